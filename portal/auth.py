@@ -1,0 +1,72 @@
+"""API authentication: bearer tokens (stored hashed) and a per-token throttle.
+
+A token looks like `sst_<lookup id>_<secret>`. The lookup id finds the row; the whole
+string is compared by SHA-256 in constant time. `request.auth` is the ApiToken, so
+selectors can narrow the scope to the token's tenant or team.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, throttling
+from rest_framework.request import Request
+
+from sandboxes.models import TOKEN_PREFIX, ApiToken
+
+# Writing last_used_at on every request would turn reads into writes; once a minute
+# is enough to answer "is this token still in use?".
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        credentials = credentials.strip()
+        if not credentials.startswith(TOKEN_PREFIX) or credentials.count("_") < 2:
+            raise exceptions.AuthenticationFailed("Malformed API token.")
+        lookup_id = credentials[len(TOKEN_PREFIX) :].split("_", 1)[0]
+        token = (
+            ApiToken.objects.select_related("user", "team", "tenant")
+            .filter(lookup_id=lookup_id)
+            .first()
+        )
+        if token is None or not token.matches(credentials):
+            raise exceptions.AuthenticationFailed("Invalid API token.")
+        now = timezone.now()
+        if not token.is_usable(now):
+            raise exceptions.AuthenticationFailed("This API token is revoked or expired.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("The token's user is inactive.")
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="sidestage"'
+
+
+class TokenRateThrottle(throttling.SimpleRateThrottle):
+    """One bucket per API token (per user for session auth), kept in the shared cache
+    (Redis in production) so every web process counts together."""
+
+    scope = "token"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if isinstance(request.auth, ApiToken):
+            ident = f"token-{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

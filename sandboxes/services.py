@@ -1,0 +1,664 @@
+"""The only door for writes. Every function validates, checks roles, quotas, allow-lists
+and the data-isolation policy, writes in one transaction, records an audit event and
+queues `reconcile_sandbox(id)` once the transaction commits.
+
+Functions are keyword-only and named `<entity>_<action>`. They raise
+`ValidationFailed` (field-level messages), `NotAllowed` or `Conflict`; never a bare 500.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from routing.keys import generate_routing_key
+from sandboxes.errors import Conflict, FieldErrors, NotAllowed, QuotaExceeded, ValidationFailed
+from sandboxes.models import (
+    TOKEN_PREFIX,
+    ApiToken,
+    Approval,
+    ApprovalState,
+    AuditEvent,
+    BaselineService,
+    DataIsolationPolicy,
+    Fork,
+    Membership,
+    Profile,
+    Role,
+    Sandbox,
+    Team,
+    Tenant,
+    TenantKind,
+)
+from sandboxes.policies import plan_data_isolation
+from sandboxes.validation import (
+    DESCRIPTION_MAX,
+    SANDBOX_NAME_MAX,
+    dns1123_label_errors,
+    env_errors,
+    image_reference_errors,
+    labels_errors,
+    registry_allowed,
+    replicas_errors,
+    ttl_errors,
+)
+
+User = AbstractBaseUser
+DEFAULT_APPROVAL_VALIDITY = timedelta(hours=24)
+MAX_APPROVAL_VALIDITY = timedelta(days=30)
+REASON_MAX = 500
+
+
+# --- Shared pieces -----------------------------------------------------------------------
+def _audit(
+    *,
+    team: Team,
+    actor: User | None,
+    verb: str,
+    target: str,
+    sandbox: Sandbox | None = None,
+    token: ApiToken | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        team=team,
+        actor=actor,
+        token=token,
+        sandbox=sandbox,
+        verb=verb,
+        target=target,
+        data=data or {},
+    )
+
+
+def _enqueue_reconcile(sandbox_id: int) -> None:
+    from sandboxes.tasks import reconcile_sandbox
+
+    transaction.on_commit(partial(reconcile_sandbox.delay, sandbox_id))
+
+
+def _role_in(team: Team, actor: User) -> str | None:
+    membership = Membership.objects.filter(team=team, user=actor).only("role").first()
+    return membership.role if membership else None
+
+
+def _require_member(team: Team, actor: User) -> str:
+    role = _role_in(team, actor)
+    if role is None:
+        # Callers look objects up through selectors, so this only guards misuse.
+        raise NotAllowed(f"You are not a member of team {team.slug}.")
+    return role
+
+
+def _check_token_scope(token: ApiToken | None, tenant: Tenant) -> None:
+    if token is not None and token.tenant_id is not None and token.tenant_id != tenant.pk:
+        raise NotAllowed(f"This API token may only act for tenant {token.tenant}.")
+
+
+@dataclass(frozen=True)
+class ForkSpec:
+    """One validated fork: the catalog entry and its overrides."""
+
+    baseline: BaselineService
+    image: str
+    env: list[dict[str, str]]
+    replicas: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.baseline.name,
+            "image": self.image,
+            "env": self.env,
+            "replicas": self.replicas,
+        }
+
+
+def _validate_forks(team: Team, forks: Any, profile: str, errors: FieldErrors) -> list[ForkSpec]:
+    """Validate raw fork documents (from the API, the CLI or a form) against the catalog,
+    the team's allow-lists and limits, and the data-isolation policy."""
+    if not isinstance(forks, Sequence) or isinstance(forks, str | bytes):
+        errors.add("forks", "Must be a list of forks.")
+        return []
+    if not forks:
+        errors.add("forks", "A sandbox needs at least one fork.")
+        return []
+    if len(forks) > team.max_forks_per_sandbox:
+        errors.add(
+            "forks", f"At most {team.max_forks_per_sandbox} forks per sandbox (the team's limit)."
+        )
+    names = [f.get("service") for f in forks if isinstance(f, Mapping)]
+    catalog = {
+        s.name: s
+        for s in BaselineService.objects.filter(
+            name__in=[n for n in names if isinstance(n, str)]
+        ).prefetch_related("data_resources")
+    }
+    if team.policy_id:
+        # One query for the rules, reused for every fork.
+        team.policy = DataIsolationPolicy.objects.prefetch_related("rules").get(pk=team.policy_id)
+    result: list[ForkSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(forks):
+        path = f"forks[{i}]"
+        if not isinstance(raw, Mapping):
+            errors.add(path, 'Must be an object: {"service", "image", "env", "replicas"}.')
+            continue
+        unknown = set(raw) - {"service", "image", "env", "replicas"}
+        if unknown:
+            errors.add(path, f"Unknown keys: {', '.join(sorted(map(str, unknown)))}.")
+        service_name = raw.get("service")
+        baseline = catalog.get(service_name) if isinstance(service_name, str) else None
+        if not isinstance(service_name, str) or not service_name:
+            errors.add(f"{path}.service", "This field is required.")
+        elif baseline is None:
+            errors.add(f"{path}.service", f"Unknown service {service_name!r}: not in the catalog.")
+        elif baseline.namespace not in (team.allowed_namespaces or []):
+            errors.add(
+                f"{path}.service",
+                f"Service {service_name} lives in namespace {baseline.namespace}, "
+                f"which team {team.slug} may not use.",
+            )
+            baseline = None
+        elif service_name in seen:
+            errors.add(f"{path}.service", f"Service {service_name} is forked twice.")
+            baseline = None
+        if isinstance(service_name, str):
+            seen.add(service_name)
+
+        image = raw.get("image", "") or ""
+        image_problems = image_reference_errors(image)
+        for message in image_problems:
+            errors.add(f"{path}.image", message)
+        if image and not image_problems and not registry_allowed(image, team.allowed_registries):
+            allowed = ", ".join(team.allowed_registries) or "none"
+            errors.add(
+                f"{path}.image",
+                f"Registry not allowed for team {team.slug} (allowed: {allowed}).",
+            )
+        env = raw.get("env", [])
+        for field, messages in env_errors(env, prefix=f"{path}.env").items():
+            for message in messages:
+                errors.add(field, message)
+        replicas = raw.get("replicas", 1)
+        for message in replicas_errors(replicas, team.max_replicas):
+            errors.add(f"{path}.replicas", message)
+
+        if baseline is not None:
+            for plan in plan_data_isolation(team, baseline, profile):
+                if plan.problem:
+                    errors.add(f"{path}.service", plan.problem)
+            result.append(
+                ForkSpec(
+                    baseline=baseline,
+                    image=image,
+                    env=[{"name": e["name"], "value": e.get("value", "")} for e in env]
+                    if isinstance(env, list) and all(isinstance(e, Mapping) for e in env)
+                    else [],
+                    replicas=replicas if isinstance(replicas, int) else 1,
+                )
+            )
+    return result
+
+
+def _validate_common(
+    *,
+    team: Team,
+    profile: Any,
+    description: Any,
+    labels: Any,
+    errors: FieldErrors,
+) -> None:
+    if profile not in Profile.values:
+        errors.add("profile", f"Must be one of: {', '.join(Profile.values)}.")
+    if not isinstance(description, str):
+        errors.add("description", "Must be a string.")
+    elif len(description) > DESCRIPTION_MAX:
+        errors.add("description", f"At most {DESCRIPTION_MAX} characters.")
+    for message in labels_errors(labels):
+        errors.add("labels", message)
+
+
+def _write_forks(sandbox: Sandbox, forks: list[ForkSpec]) -> None:
+    wanted = {f.baseline.pk: f for f in forks}
+    sandbox.forks.exclude(baseline_id__in=wanted).delete()
+    existing = {f.baseline_id: f for f in sandbox.forks.all()}
+    for baseline_id, spec in wanted.items():
+        fork = existing.get(baseline_id) or Fork(sandbox=sandbox, baseline=spec.baseline)
+        fork.image, fork.env, fork.replicas = spec.image, spec.env, spec.replicas
+        fork.save()
+
+
+def _request_approval(sandbox: Sandbox, actor: User, note: str) -> Approval:
+    # A changed spec needs a fresh decision: earlier approvals covered another generation.
+    sandbox.approvals.filter(state__in=[ApprovalState.PENDING, ApprovalState.APPROVED]).exclude(
+        generation=sandbox.generation
+    ).update(state=ApprovalState.SUPERSEDED)
+    pending = sandbox.approvals.filter(state=ApprovalState.PENDING).first()
+    if pending:
+        return pending
+    return Approval.objects.create(
+        sandbox=sandbox, generation=sandbox.generation, requested_by=actor, request_note=note
+    )
+
+
+# --- Sandboxes ------------------------------------------------------------------------------
+@transaction.atomic
+def sandbox_create(
+    *,
+    actor: User,
+    tenant: Tenant,
+    name: Any,
+    forks: Any,
+    profile: Any = Profile.DEV,
+    ttl_seconds: Any = None,
+    description: Any = "",
+    labels: Any = None,
+    approval_note: str = "",
+    via_token: ApiToken | None = None,
+) -> Sandbox:
+    # Lock the team row: the quota check and the insert must not interleave.
+    team = Team.objects.select_for_update().get(pk=tenant.team_id)
+    _require_member(team, actor)
+    _check_token_scope(via_token, tenant)
+    labels = {} if labels is None else labels
+    if ttl_seconds is None:
+        ttl_seconds = int(team.default_ttl.total_seconds())
+
+    errors = FieldErrors()
+    for message in dns1123_label_errors(name, max_length=SANDBOX_NAME_MAX):
+        errors.add("name", message)
+    if not errors and Sandbox.objects.filter(tenant=tenant, name=name).exists():
+        errors.add("name", f"Tenant {tenant.name} already has a sandbox named {name}.")
+    _validate_common(
+        team=team, profile=profile, description=description, labels=labels, errors=errors
+    )
+    for message in ttl_errors(ttl_seconds, team.max_ttl):
+        errors.add("ttl", message)
+    fork_specs = _validate_forks(team, forks, profile if isinstance(profile, str) else "", errors)
+    errors.raise_if_any()
+
+    active = Sandbox.objects.active().filter(tenant__team=team).count()
+    if active >= team.max_sandboxes:
+        raise QuotaExceeded(
+            f"Team {team.slug} has reached its quota of {team.max_sandboxes} active sandboxes; "
+            "delete one or ask a lead to raise the quota."
+        )
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            sandbox = Sandbox.objects.create(
+                tenant=tenant,
+                name=name,
+                routing_key=generate_routing_key(),
+                profile=profile,
+                description=description,
+                labels=labels,
+                ttl=timedelta(seconds=ttl_seconds),
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+                expires_at=now + timedelta(seconds=ttl_seconds),
+            )
+    except IntegrityError as exc:
+        # A concurrent create with the same name won the race.
+        raise ValidationFailed(
+            {"name": [f"Tenant {tenant.name} already has a sandbox named {name}."]}
+        ) from exc
+    _write_forks(sandbox, fork_specs)
+    if sandbox.needs_approval:
+        _request_approval(sandbox, actor, approval_note)
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        sandbox=sandbox,
+        verb="sandbox.create",
+        target=str(sandbox),
+        data={"spec": sandbox.spec, "generation": sandbox.generation},
+    )
+    _enqueue_reconcile(sandbox.pk)
+    return sandbox
+
+
+@transaction.atomic
+def sandbox_update(
+    *,
+    actor: User,
+    sandbox: Sandbox,
+    forks: Any = None,
+    profile: Any = None,
+    description: Any = None,
+    labels: Any = None,
+    via_token: ApiToken | None = None,
+) -> Sandbox:
+    """Change the spec. Bumps `generation` only when something really changed, so that
+    a pipeline re-applying the same document is a no-op."""
+    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    team = sandbox.tenant.team
+    _require_member(team, actor)
+    _check_token_scope(via_token, sandbox.tenant)
+    if sandbox.is_deleting:
+        raise Conflict(f"Sandbox {sandbox.name} is being deleted and cannot be changed.")
+    before = sandbox.spec
+    profile = sandbox.profile if profile is None else profile
+    description = sandbox.description if description is None else description
+    labels = sandbox.labels if labels is None else labels
+    forks = before["forks"] if forks is None else forks
+
+    errors = FieldErrors()
+    _validate_common(
+        team=team, profile=profile, description=description, labels=labels, errors=errors
+    )
+    fork_specs = _validate_forks(team, forks, profile if isinstance(profile, str) else "", errors)
+    errors.raise_if_any()
+
+    after = {
+        **before,
+        "profile": profile,
+        "description": description,
+        "labels": labels,
+        "forks": sorted((f.as_dict() for f in fork_specs), key=lambda f: f["service"]),
+    }
+    if after == before:
+        return sandbox
+    sandbox.profile, sandbox.description, sandbox.labels = profile, description, labels
+    sandbox.generation += 1
+    sandbox.updated_at = timezone.now()
+    sandbox.save(update_fields=["profile", "description", "labels", "generation", "updated_at"])
+    _write_forks(sandbox, fork_specs)
+    if sandbox.needs_approval:
+        _request_approval(sandbox, actor, "")
+    else:
+        sandbox.approvals.filter(state=ApprovalState.PENDING).update(state=ApprovalState.SUPERSEDED)
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        sandbox=sandbox,
+        verb="sandbox.update",
+        target=str(sandbox),
+        data={"before": before, "after": after, "generation": sandbox.generation},
+    )
+    _enqueue_reconcile(sandbox.pk)
+    return sandbox
+
+
+@transaction.atomic
+def sandbox_delete(
+    *, actor: User | None, sandbox: Sandbox, reason: str = "", via_token: ApiToken | None = None
+) -> Sandbox:
+    """Mark for deletion; the reconciler takes routes, workloads and data down and then
+    sets `deleted_at`. The record stays for the audit trail. Idempotent."""
+    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    team = sandbox.tenant.team
+    if actor is not None:
+        _require_member(team, actor)
+        _check_token_scope(via_token, sandbox.tenant)
+    if sandbox.is_deleting:
+        return sandbox
+    sandbox.deletion_requested_at = timezone.now()
+    sandbox.save(update_fields=["deletion_requested_at"])
+    sandbox.approvals.filter(state=ApprovalState.PENDING).update(state=ApprovalState.SUPERSEDED)
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        sandbox=sandbox,
+        verb="sandbox.expire" if actor is None else "sandbox.delete",
+        target=str(sandbox),
+        data={"reason": reason} if reason else {},
+    )
+    _enqueue_reconcile(sandbox.pk)
+    return sandbox
+
+
+@transaction.atomic
+def sandbox_extend(
+    *, actor: User, sandbox: Sandbox, ttl_seconds: Any, via_token: ApiToken | None = None
+) -> Sandbox:
+    """Set the sandbox to expire `ttl_seconds` from now (bounded by the team's maximum)."""
+    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    team = sandbox.tenant.team
+    _require_member(team, actor)
+    _check_token_scope(via_token, sandbox.tenant)
+    if sandbox.is_deleting:
+        raise Conflict(f"Sandbox {sandbox.name} is being deleted and cannot be extended.")
+    problems = ttl_errors(ttl_seconds, team.max_ttl)
+    if problems:
+        raise ValidationFailed({"ttl": problems})
+    before = sandbox.expires_at
+    sandbox.expires_at = timezone.now() + timedelta(seconds=ttl_seconds)
+    sandbox.ttl = timedelta(seconds=ttl_seconds)
+    sandbox.save(update_fields=["expires_at", "ttl"])
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        sandbox=sandbox,
+        verb="sandbox.extend",
+        target=str(sandbox),
+        data={"from": before.isoformat(), "to": sandbox.expires_at.isoformat()},
+    )
+    _enqueue_reconcile(sandbox.pk)
+    return sandbox
+
+
+def sandbox_expire_due(*, now: Any = None) -> list[int]:
+    """Mark every sandbox whose TTL has passed for deletion (Celery beat calls this)."""
+    now = now or timezone.now()
+    due = list(Sandbox.objects.active().filter(expires_at__lte=now).values_list("pk", flat=True))
+    for sandbox_id in due:
+        sandbox_delete(actor=None, sandbox=Sandbox(pk=sandbox_id), reason="TTL expired")
+    return due
+
+
+# --- Approvals ------------------------------------------------------------------------------
+@transaction.atomic
+def approval_request(
+    *, actor: User, sandbox: Sandbox, note: str = "", via_token: ApiToken | None = None
+) -> Approval:
+    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    team = sandbox.tenant.team
+    _require_member(team, actor)
+    _check_token_scope(via_token, sandbox.tenant)
+    if not sandbox.needs_approval:
+        raise ValidationFailed({"profile": ["Only prod-like sandboxes need an approval."]})
+    if sandbox.is_deleting:
+        raise Conflict(f"Sandbox {sandbox.name} is being deleted.")
+    if len(note) > REASON_MAX:
+        raise ValidationFailed({"note": [f"At most {REASON_MAX} characters."]})
+    approval = _request_approval(sandbox, actor, note)
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        sandbox=sandbox,
+        verb="approval.request",
+        target=str(sandbox),
+        data={"generation": approval.generation, "note": note},
+    )
+    _enqueue_reconcile(sandbox.pk)
+    return approval
+
+
+@transaction.atomic
+def approval_decide(
+    *,
+    actor: User,
+    approval: Approval,
+    approve: bool,
+    reason: Any,
+    valid_for: timedelta = DEFAULT_APPROVAL_VALIDITY,
+    via_token: ApiToken | None = None,
+) -> Approval:
+    """A lead of the sandbox's team approves or rejects; never the person who asked."""
+    approval = (
+        Approval.objects.select_for_update()
+        .select_related("sandbox__tenant__team")
+        .get(pk=approval.pk)
+    )
+    sandbox = approval.sandbox
+    team = sandbox.tenant.team
+    if _require_member(team, actor) != Role.LEAD:
+        raise NotAllowed("Only a lead of the team can approve or reject.")
+    if approval.requested_by_id == actor.pk:
+        raise NotAllowed("A lead cannot decide their own request; ask another lead.")
+    if approval.state != ApprovalState.PENDING:
+        raise Conflict(f"This request was already {approval.state}.")
+    if approval.generation != sandbox.generation:
+        raise Conflict("The sandbox changed since this request; decide the new request.")
+    errors = FieldErrors()
+    if not isinstance(reason, str) or not reason.strip():
+        errors.add("reason", "Give a reason for the decision.")
+    elif len(reason) > REASON_MAX:
+        errors.add("reason", f"At most {REASON_MAX} characters.")
+    if approve and not (timedelta(0) < valid_for <= MAX_APPROVAL_VALIDITY):
+        errors.add("valid_for", f"Must be between 1 second and {MAX_APPROVAL_VALIDITY.days} days.")
+    errors.raise_if_any()
+    now = timezone.now()
+    approval.state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
+    approval.decided_by = actor
+    approval.decided_at = now
+    approval.reason = reason.strip()
+    approval.expires_at = now + valid_for if approve else None
+    approval.save()
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        sandbox=sandbox,
+        verb="approval.approve" if approve else "approval.reject",
+        target=str(sandbox),
+        data={
+            "generation": approval.generation,
+            "reason": approval.reason,
+            "expires_at": approval.expires_at.isoformat() if approval.expires_at else None,
+        },
+    )
+    _enqueue_reconcile(sandbox.pk)
+    return approval
+
+
+def approvals_expire_due(*, now: Any = None) -> list[int]:
+    """Queue a reconcile for sandboxes whose approval just lapsed, so their routes come
+    down. Returns the sandbox ids; the reconcile itself re-checks validity."""
+    now = now or timezone.now()
+    window_start = now - timedelta(minutes=10)
+    ids = sorted(
+        set(
+            Approval.objects.filter(
+                state=ApprovalState.APPROVED,
+                expires_at__lte=now,
+                expires_at__gt=window_start,
+                sandbox__deletion_requested_at__isnull=True,
+            ).values_list("sandbox_id", flat=True)
+        )
+    )
+    from sandboxes.tasks import reconcile_sandbox
+
+    for sandbox_id in ids:
+        reconcile_sandbox.delay(sandbox_id)
+    return ids
+
+
+# --- Tenants and tokens -----------------------------------------------------------------------
+@transaction.atomic
+def tenant_create(
+    *,
+    actor: User,
+    team: Team,
+    name: Any,
+    kind: Any = TenantKind.DEVELOPER,
+    owner: User | None = None,
+) -> Tenant:
+    role = _require_member(team, actor)
+    errors = FieldErrors()
+    for message in dns1123_label_errors(name, max_length=SANDBOX_NAME_MAX):
+        errors.add("name", message)
+    if kind not in TenantKind.values:
+        errors.add("kind", f"Must be one of: {', '.join(TenantKind.values)}.")
+    elif kind != TenantKind.DEVELOPER and role != Role.LEAD:
+        errors.add("kind", "Only a lead can create tenants for CI pipelines and bots.")
+    if not errors and Tenant.objects.filter(team=team, name=name).exists():
+        errors.add("name", f"Team {team.slug} already has a tenant named {name}.")
+    errors.raise_if_any()
+    tenant = Tenant.objects.create(
+        team=team,
+        name=name,
+        kind=kind,
+        owner=owner if owner is not None else (actor if kind == TenantKind.DEVELOPER else None),
+        tenant_key=generate_routing_key(),
+    )
+    _audit(team=team, actor=actor, verb="tenant.create", target=str(tenant), data={"kind": kind})
+    return tenant
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown to the person exactly once, never stored
+
+
+@transaction.atomic
+def token_issue(
+    *,
+    actor: User,
+    team: Team,
+    name: Any,
+    tenant: Tenant | None = None,
+    ttl: timedelta | None = None,
+) -> IssuedToken:
+    _require_member(team, actor)
+    errors = FieldErrors()
+    if not isinstance(name, str) or not name.strip():
+        errors.add("name", "This field is required.")
+    elif len(name) > 100:
+        errors.add("name", "At most 100 characters.")
+    elif ApiToken.objects.filter(team=team, name=name).exists():
+        errors.add("name", f"Team {team.slug} already has a token named {name}.")
+    if tenant is not None and tenant.team_id != team.pk:
+        errors.add("tenant", "The tenant must belong to the token's team.")
+    if ttl is not None and ttl <= timedelta(0):
+        errors.add("ttl", "Must be greater than 0.")
+    errors.raise_if_any()
+    lookup_id = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}{lookup_id}_{secrets.token_urlsafe(24)}"
+    token = ApiToken.objects.create(
+        team=team,
+        tenant=tenant,
+        user=actor,
+        name=name,
+        lookup_id=lookup_id,
+        secret_hash=ApiToken.hash_secret(secret),
+        expires_at=timezone.now() + ttl if ttl else None,
+    )
+    _audit(
+        team=team,
+        actor=actor,
+        verb="token.issue",
+        target=str(token),
+        data={"tenant": tenant.name if tenant else None},
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    token = ApiToken.objects.select_for_update().select_related("team").get(pk=token.pk)
+    role = _require_member(token.team, actor)
+    if token.user_id != actor.pk and role != Role.LEAD:
+        raise NotAllowed("Only the token's owner or a lead of the team can revoke it.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        _audit(team=token.team, actor=actor, verb="token.revoke", target=str(token))
+    return token

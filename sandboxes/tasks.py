@@ -1,0 +1,41 @@
+"""Celery tasks. They take ids only and call into services or the reconciler, so a
+lost or repeated message does no harm: every task is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from sandboxes import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="sandboxes.tasks.reconcile_sandbox", bind=True, max_retries=None)
+def reconcile_sandbox(self, sandbox_id: int) -> str:  # type: ignore[no-untyped-def]
+    from sandboxes import reconcile
+
+    return reconcile.run_reconcile_task(self, sandbox_id)
+
+
+@shared_task(name="sandboxes.tasks.expire_sandboxes")
+def expire_sandboxes() -> list[int]:
+    expired = services.sandbox_expire_due()
+    if expired:
+        log.info("expired %d sandboxes: %s", len(expired), expired)
+    return expired
+
+
+@shared_task(name="sandboxes.tasks.expire_approvals")
+def expire_approvals() -> list[int]:
+    return services.approvals_expire_due()
+
+
+@shared_task(name="sandboxes.tasks.resync_sandboxes")
+def resync_sandboxes() -> int:
+    """Queue a reconcile for every sandbox that may still have objects in the cluster,
+    so drift and lost messages heal themselves."""
+    from sandboxes import reconcile
+
+    return reconcile.queue_resync()
