@@ -80,6 +80,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default runs web, worker and beat against one file: WAL lets readers
+    # proceed during a write, and IMMEDIATE takes the write lock up front instead of
+    # failing with "database is locked" half-way through a transaction.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: the Celery broker and the cache -----------------------------------------
@@ -98,6 +107,10 @@ else:
     # The embedded default: a broker and a cache that need no server, shared by the
     # web, worker and beat processes through files under var/.
     _broker_dir = VAR_DIR / "celery-broker"
+    # kombu's filesystem transport does not create its folders; every process that
+    # publishes or consumes needs them.
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

@@ -1,0 +1,17 @@
+# The two commands the README promises, and a few conveniences.
+.PHONY: run test lint k8s-up k8s-down bench screenshots
+
+run:            ## Run the portal (web, worker, beat) with the embedded defaults
+	scripts/run
+
+test:           ## Install what the tests need and run every tier
+	scripts/test
+
+lint:
+	.venv/bin/ruff check .
+
+k8s-up:
+	scripts/k8s-testenv up
+
+k8s-down:
+	scripts/k8s-testenv down

@@ -1,0 +1,24 @@
+"""Suite-wide fixtures. The tiers (see README, "Testing") share these:
+
+- `world`: two teams with alice (lead), bob (member) and dana (lead) in "shop", and
+  charlie (lead) in "search", a catalog and a default data-isolation policy.
+- `queued_reconciles`: records `reconcile_sandbox.delay` calls that a committed
+  transaction queued, so tests can assert "queued on commit, not on rollback".
+- `tests.fixtures.kube`: the real Kubernetes control plane (cluster tier).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["tests.fixtures.world", "tests.fixtures.kube"]
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: pytest.FixtureRequest) -> None:
+    # A fast hasher: PBKDF2's cost is for real passwords, not for test users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Production defaults redirect to HTTPS; the test client and live server speak HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
