@@ -22,3 +22,14 @@ def _test_settings(settings: pytest.FixtureRequest) -> None:
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if not engine.endswith("postgresql"):
+        raise pytest.UsageError(
+            "The test suite runs against a real PostgreSQL, not "
+            f"{engine}. Run `make test`, or `eval \"$(scripts/services)\"` to set DATABASE_URL."
+        )

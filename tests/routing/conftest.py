@@ -1,0 +1,3 @@
+from tests.support.schemas import crds
+
+__all__ = ["crds"]
