@@ -353,6 +353,11 @@ class Sandbox(models.Model):
     conditions = models.JSONField(default=list, blank=True)
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # What the reconciler last applied for this sandbox (its own objects and the shared
+    # routes of its services), so people can read the YAML without cluster access.
+    applied_manifests = models.JSONField(default=list, blank=True)
+    # Schemas and databases created for this sandbox, so deletion can drop them.
+    provisioned_data = models.JSONField(default=list, blank=True)
 
     objects = SandboxQuerySet.as_manager()
 
@@ -431,6 +436,8 @@ class Fork(models.Model):
     image = models.CharField(max_length=512, blank=True, help_text="Empty: the baseline's image.")
     env = models.JSONField(default=list, blank=True, help_text='[{"name": ..., "value": ...}]')
     replicas = models.PositiveSmallIntegerField(default=1)
+    # Live state the reconciler read back: replica counts and a short message.
+    status = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["baseline__name"]

@@ -1,60 +1,701 @@
-"""Provisional: the real level-triggered reconciler lands with the reconciler issue.
+"""The reconciler: turns one sandbox's desired state into fork workloads and mesh routes.
 
-Until then a reconcile records honestly that nothing was deployed, and finishes
-deletions (there is nothing in any cluster to take down yet).
+Level-triggered and idempotent, fed only ids. Each run locks the sandbox row, reads
+the desired state from PostgreSQL and the live state from the cluster, closes the
+gap, and writes conditions and `observed_generation`. It never trusts an event.
+
+Order is make-before-break: the fork's Deployment and Service go in before the route
+that uses them; on the way down the route comes out first, then the workloads, then
+the data. A live object that already holds what we want is not applied again, so a
+no-op resync makes no mutating API call.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from routing.gateway_api import RouteLimitError
+from routing.istio import ForeignVirtualServiceError
+from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
+from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
-from sandboxes.models import Sandbox
+from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
+from sandboxes.data_isolation import (
+    DataIsolationError,
+    Provision,
+    deprovision,
+    literal_env,
+    plan_fork_data,
+    provision,
+)
+from sandboxes.models import (
+    ApprovalState,
+    BaselineService,
+    Fork,
+    Mesh,
+    Profile,
+    Sandbox,
+)
+from sandboxes.policies import plan_data_isolation
+from sandboxes.routes import render_routes_for
+from sandboxes.workloads import (
+    ForkWorkloadSpec,
+    deployment_readiness,
+    render_fork_deployment,
+    render_fork_service,
+)
+
+log = logging.getLogger(__name__)
+
+WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("v1", "Service"))
+ROUTE_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
+    Mesh.ISTIO: (("networking.istio.io/v1", "VirtualService"),),
+    Mesh.GATEWAY_API: (("gateway.networking.k8s.io/v1", "HTTPRoute"),),
+    Mesh.LINKERD_POLICY: (("policy.linkerd.io/v1beta3", "HTTPRoute"),),
+    Mesh.LINKERD1: (),
+}
+READINESS_REQUEUE_SECONDS = 3.0
 
 
-def reconcile(sandbox_id: int) -> str:
-    with transaction.atomic():
-        sandbox = Sandbox.objects.select_for_update().filter(pk=sandbox_id).first()
-        if sandbox is None or sandbox.deleted_at:
-            return "gone"
-        now = timezone.now()
-        if sandbox.is_deleting:
-            sandbox.conditions = c.set_condition(
-                sandbox.conditions,
-                type_=c.DELETED,
-                status="True",
-                reason="Deleted",
-                message="Nothing was deployed.",
-                generation=sandbox.generation,
-                now=now,
+@dataclass
+class Outcome:
+    status: str
+    requeue_after: float | None = None
+    transient: ClusterError | None = None
+
+
+def is_subset(desired: Any, live: Any) -> bool:
+    """True if everything in `desired` is already in `live`. The API server adds
+    defaults (protocols, termination paths, weights), so live may hold more."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and all(
+            k in live and is_subset(v, live[k]) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(desired) == len(live)
+            and all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
+        )
+    return desired == live
+
+
+def _key(obj: dict) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def is_workload(obj: dict) -> bool:
+    return (obj["apiVersion"], obj["kind"]) in WORKLOAD_KINDS
+
+
+def _selector(**labels: str) -> str:
+    return ",".join(f"{k}={v}" for k, v in {MANAGED_BY_LABEL: MANAGED_BY_VALUE, **labels}.items())
+
+
+class SandboxReconciler:
+    """One run for one locked sandbox row."""
+
+    def __init__(self, sandbox: Sandbox, cluster: Cluster | None, now: datetime) -> None:
+        self.sandbox = sandbox
+        self.cluster = cluster
+        self.now = now
+        self.conditions = list(sandbox.conditions or [])
+        self.forks: list[Fork] = list(
+            sandbox.forks.select_related("baseline").prefetch_related("baseline__data_resources")
+        )
+        self.applied: list[dict] = []
+
+    # --- conditions ----------------------------------------------------------------------
+    def set(self, type_: str, status: str, reason: str, message: str) -> None:
+        self.conditions = c.set_condition(
+            self.conditions,
+            type_=type_,
+            status=status,
+            reason=reason,
+            message=message,
+            generation=self.sandbox.generation,
+            now=self.now,
+        )
+
+    def condition(self, type_: str) -> dict | None:
+        return next((x for x in self.conditions if x["type"] == type_), None)
+
+    def _not_ready(self, reason: str, message: str) -> None:
+        self.set(c.READY, "False", reason, message)
+
+    # --- gates ------------------------------------------------------------------------------
+    def approval_gate(self) -> bool:
+        if self.sandbox.profile != Profile.PROD_LIKE:
+            self.conditions = [x for x in self.conditions if x["type"] != c.APPROVED]
+            return True
+        current = (
+            self.sandbox.approvals.filter(generation=self.sandbox.generation)
+            .exclude(state=ApprovalState.SUPERSEDED)
+            .order_by("-requested_at", "-id")
+            .first()
+        )
+        if current is None or current.state == ApprovalState.PENDING:
+            self.set(
+                c.APPROVED,
+                "False",
+                "AwaitingApproval",
+                "A lead of the team must approve this prod-like sandbox.",
             )
-            sandbox.deleted_at = now
+            return False
+        if current.state == ApprovalState.REJECTED:
+            self.set(
+                c.APPROVED,
+                "False",
+                "ApprovalRejected",
+                f"Rejected by {current.decided_by}: {current.reason}",
+            )
+            return False
+        if not current.is_valid(self.now):
+            self.set(
+                c.APPROVED,
+                "False",
+                "ApprovalExpired",
+                f"The approval expired at {current.expires_at:%Y-%m-%d %H:%M} UTC; "
+                "request a new one.",
+            )
+            return False
+        self.set(
+            c.APPROVED,
+            "True",
+            "Approved",
+            f"Approved by {current.decided_by} until {current.expires_at:%Y-%m-%d %H:%M} "
+            f"UTC: {current.reason}",
+        )
+        return True
+
+    def policy_gate(self) -> bool:
+        team = self.sandbox.tenant.team
+        problems = [
+            plan.problem
+            for fork in self.forks
+            for plan in plan_data_isolation(team, fork.baseline, self.sandbox.profile)
+            if plan.problem
+        ]
+        if problems:
+            self.set(c.POLICY_SATISFIED, "False", "PolicyDenied", " ".join(problems))
+            return False
+        self.set(
+            c.POLICY_SATISFIED,
+            "True",
+            "PolicySatisfied",
+            "Every data resource has an allowed isolation.",
+        )
+        return True
+
+    # --- desired state ---------------------------------------------------------------------
+    def fork_spec(self, fork: Fork, data_env: dict[str, str]) -> ForkWorkloadSpec:
+        return ForkWorkloadSpec(
+            service=fork.baseline.name,
+            namespace=fork.baseline.namespace,
+            deployment=fork.baseline.deployment,
+            sandbox_name=self.sandbox.name,
+            routing_key=self.sandbox.routing_key,
+            image=fork.image,
+            env=tuple((e["name"], e.get("value", "")) for e in fork.env or []),
+            replicas=fork.replicas,
+            data_env=tuple(sorted(data_env.items())),
+            generation=self.sandbox.generation,
+        )
+
+    def desired_workloads(self) -> tuple[list[dict], list[Provision]]:
+        """Read each baseline, plan its data, and render the fork Deployment and Service."""
+        assert self.cluster is not None
+        team = self.sandbox.tenant.team
+        objects: list[dict] = []
+        provisions: list[Provision] = []
+        for fork in self.forks:
+            base = fork.baseline
+            deployment = self.cluster.get("apps/v1", "Deployment", base.deployment, base.namespace)
+            if deployment is None:
+                raise ClusterError(
+                    "BaselineNotFound",
+                    f"Baseline Deployment {base.namespace}/{base.deployment} of {base.name} "
+                    "does not exist; fix the catalog entry or deploy the baseline.",
+                    transient=False,
+                )
+            service = self.cluster.get("v1", "Service", base.service, base.namespace)
+            data_env, needs = plan_fork_data(
+                plan_data_isolation(team, base, self.sandbox.profile),
+                literal_env(deployment),
+                self.sandbox.routing_key,
+            )
+            provisions.extend(needs)
+            spec = self.fork_spec(fork, data_env)
+            objects.append(
+                render_fork_deployment(
+                    spec, baseline_deployment=deployment, baseline_service=service
+                )
+            )
+            objects.append(
+                render_fork_service(spec, baseline_service=service, catalog_ports=base.ports)
+            )
+        return objects, provisions
+
+    # --- cluster I/O ----------------------------------------------------------------------
+    def live_owned(self) -> dict[tuple[str, str, str], dict]:
+        """This sandbox's own objects, found by label (workloads and HTTPRoutes)."""
+        assert self.cluster is not None
+        kinds = set(WORKLOAD_KINDS)
+        for fork in self.forks:
+            kinds.update(k for k in ROUTE_KINDS[fork.baseline.mesh] if k[1] == "HTTPRoute")
+        live: dict[tuple[str, str, str], dict] = {}
+        for api_version, kind in sorted(kinds):
+            for obj in self.cluster.list(
+                api_version,
+                kind,
+                label_selector=_selector(**{SANDBOX_LABEL: self.sandbox.routing_key}),
+            ):
+                live[_key(obj)] = obj
+        return live
+
+    def sync(self, desired: list[dict], live: dict[tuple[str, str, str], dict]) -> None:
+        """Apply what differs, in the given order."""
+        assert self.cluster is not None
+        for obj in desired:
+            current = live.get(_key(obj))
+            if current is None or not is_subset(obj, current):
+                live[_key(obj)] = self.cluster.apply(obj)
+
+    def delete_objects(self, objects: list[dict]) -> None:
+        assert self.cluster is not None
+        for obj in objects:
+            meta = obj["metadata"]
+            self.cluster.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+
+    def touched_services(self, live: dict[tuple[str, str, str], dict]) -> list[BaselineService]:
+        """Services whose shared routes may change: the ones forked now, and the ones
+        this sandbox's live objects say it forked before."""
+        names = {f.baseline.name for f in self.forks}
+        for obj in live.values():
+            service = ((obj.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL)
+            if service:
+                names.add(service)
+        # Lock the catalog rows in id order: two reconciles of one service render its
+        # shared routes one after the other, each from committed state.
+        return list(
+            BaselineService.objects.select_for_update().filter(name__in=names).order_by("pk")
+        )
+
+    def sync_service_routes(self, baseline: BaselineService) -> tuple[list[dict], list[str]]:
+        """Re-render one service's routes from all its routable forks; apply what
+        differs and delete what is no longer wanted. Returns (manifests, warnings)."""
+        assert self.cluster is not None
+        kinds = ROUTE_KINDS[baseline.mesh]
+        live: dict[tuple[str, str, str], dict] = {}
+        foreign_vs: list[dict] = []
+        for api_version, kind in kinds:
+            for obj in self.cluster.list(
+                api_version,
+                kind,
+                label_selector=_selector(**{SERVICE_LABEL: baseline.name}),
+                namespace=baseline.namespace,
+            ):
+                live[_key(obj)] = obj
+            if kind == "VirtualService":
+                # Another owner's VirtualService for the host would shadow ours.
+                foreign_vs = list(
+                    self.cluster.list(
+                        api_version,
+                        kind,
+                        label_selector=f"!{MANAGED_BY_LABEL}",
+                        namespace=baseline.namespace,
+                    )
+                )
+        rendered = render_routes_for(baseline, live_virtual_services=foreign_vs)
+        desired = list(rendered.manifests)
+        self.sync(desired, live)
+        wanted = {_key(o) for o in desired}
+        self.delete_objects([o for k, o in sorted(live.items()) if k not in wanted][::-1])
+        return desired, [conflict.message for conflict in rendered.conflicts]
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        if self.sandbox.is_deleting:
+            return self.delete()
+        approved = self.approval_gate()
+        policy_ok = self.policy_gate()
+        # Routable is decided from the row: persist the gates before rendering routes.
+        self.flush_conditions()
+        if self.cluster is None:
+            return self.render_only(approved and policy_ok)
+        try:
+            if not (approved and policy_ok):
+                return self.take_down(approved)
+            return self.deploy()
+        except ClusterError as exc:
+            return self.cluster_failed(exc)
+        except DataIsolationError as exc:
+            self.set(c.POLICY_SATISFIED, "False", exc.reason, exc.message)
+            self._not_ready(exc.reason, exc.message)
+            return Outcome("failed")
+
+    def flush_conditions(self) -> None:
+        if self.conditions != self.sandbox.conditions:
+            self.sandbox.conditions = self.conditions
+            self.sandbox.save(update_fields=["conditions"])
+
+    def deploy(self) -> Outcome:
+        live = self.live_owned()
+        workloads, provisions = self.desired_workloads()
+        for item in provisions:
+            provision(item)
+        self.record_provisions(provisions)
+        self.sync(workloads, live)
+        route_manifests: list[dict] = []
+        warnings: list[str] = []
+        try:
+            for baseline in self.touched_services(live):
+                manifests, notes = self.sync_service_routes(baseline)
+                route_manifests.extend(manifests)
+                warnings.extend(notes)
+        except (ForeignVirtualServiceError, RouteLimitError) as exc:
+            reason = (
+                "ForeignVirtualService"
+                if isinstance(exc, ForeignVirtualServiceError)
+                else "RouteLimitExceeded"
+            )
+            self.set(c.ROUTES_PROGRAMMED, "False", reason, str(exc))
+            self._not_ready(reason, str(exc))
+            return Outcome("failed")
+        # Objects of this sandbox that are no longer wanted (a fork removed): routes
+        # were re-rendered above, so taking the workloads away now breaks nothing.
+        wanted = {_key(o) for o in workloads}
+        self.delete_objects(
+            [o for k, o in sorted(live.items()) if k not in wanted and is_workload(o)]
+        )
+
+        ready, messages = self.observe_workloads(workloads, live)
+        self.applied = workloads + route_manifests
+        dtabs = self.linkerd1_dtabs()
+        routes_message = "Routes for every fork are applied."
+        if dtabs:
+            routes_message += f" Linkerd 1 clients send l5d-dtab: {dtabs}"
+        if warnings:
+            routes_message += " " + " ".join(warnings)
+        self.set(c.ROUTES_PROGRAMMED, "True", "RoutesApplied", routes_message)
+        if ready:
+            self.set(c.WORKLOADS_READY, "True", "Available", " ".join(messages))
+            self.set(
+                c.READY,
+                "True",
+                "Ready",
+                f"Requests carrying routing key {self.sandbox.routing_key} reach the forks.",
+            )
+            return Outcome("ready")
+        message = " ".join(messages)
+        reason = (
+            "ProgressDeadlineExceeded" if "ProgressDeadlineExceeded" in message else "Progressing"
+        )
+        self.set(c.WORKLOADS_READY, "False", reason, message)
+        self._not_ready(reason, "Waiting for the forks to become available.")
+        if reason == "ProgressDeadlineExceeded":
+            return Outcome("failed")
+        return Outcome("progressing", requeue_after=READINESS_REQUEUE_SECONDS)
+
+    def observe_workloads(self, workloads: list[dict], live: dict) -> tuple[bool, list[str]]:
+        by_service = {f.baseline.name: f for f in self.forks}
+        all_ready, messages = True, []
+        for obj in workloads:
+            if obj["kind"] != "Deployment":
+                continue
+            service = obj["metadata"]["labels"][SERVICE_LABEL]
+            fork = by_service[service]
+            ready, message, counts = deployment_readiness(live.get(_key(obj)), fork.replicas)
+            # A Deployment applied in this run has not been rolled out by anyone yet.
+            all_ready &= ready
+            messages.append(f"{service}: {message}")
+            status = {
+                **counts,
+                "ready": ready,
+                "message": message,
+                "deployment": obj["metadata"]["name"],
+            }
+            if fork.status != status:
+                fork.status = status
+                fork.save(update_fields=["status"])
+        return all_ready, messages
+
+    def linkerd1_dtabs(self) -> str:
+        entries = [
+            f"/svc/{f.baseline.service} => /svc/{self.fork_spec(f, {}).name};"
+            for f in self.forks
+            if f.baseline.mesh == Mesh.LINKERD1
+        ]
+        return "".join(entries)
+
+    def take_down(self, approved: bool) -> Outcome:
+        """Deploy nothing (awaiting approval, rejected, expired, or policy denied): routes
+        first, then workloads. Data stays until the sandbox is deleted."""
+        live = self.live_owned()
+        for baseline in self.touched_services(live):
+            self.sync_service_routes(baseline)
+        self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=_key))
+        gate = self.condition(c.APPROVED) if not approved else None
+        reason_text = gate["reason"] if gate else "PolicyDenied"
+        message = (
+            gate["message"]
+            if gate
+            else "The data-isolation policy refuses this sandbox; nothing is deployed."
+        )
+        self.set(c.WORKLOADS_READY, "False", reason_text, "Nothing is deployed.")
+        self.set(c.ROUTES_PROGRAMMED, "False", reason_text, "No routes are programmed.")
+        self._not_ready(reason_text, message)
+        for fork in self.forks:
+            if fork.status:
+                fork.status = {}
+                fork.save(update_fields=["status"])
+        self.applied = []
+        return Outcome("blocked")
+
+    def cluster_failed(self, exc: ClusterError) -> Outcome:
+        if exc.transient:
+            self._not_ready(
+                "ClusterUnreachable", f"The Kubernetes API is unreachable; retrying. {exc.message}"
+            )
+            return Outcome("retry", transient=exc)
+        self._not_ready(exc.reason, exc.message)
+        if exc.reason == "BaselineNotFound":
+            self.set(c.WORKLOADS_READY, "False", exc.reason, exc.message)
+        return Outcome("failed")
+
+    def record_provisions(self, provisions: list[Provision]) -> None:
+        known = {tuple(sorted(p.items())) for p in self.sandbox.provisioned_data or []}
+        merged = list(self.sandbox.provisioned_data or [])
+        for item in provisions:
+            if tuple(sorted(item.as_dict().items())) not in known:
+                merged.append(item.as_dict())
+        if merged != self.sandbox.provisioned_data:
+            self.sandbox.provisioned_data = merged
+            self.sandbox.save(update_fields=["provisioned_data"])
+
+    # --- deletion -------------------------------------------------------------------------------
+    def delete(self) -> Outcome:
+        """Routes first, then workloads, then data. Idempotent all the way."""
+        if self.cluster is not None:
+            try:
+                live = self.live_owned()
+                for baseline in self.touched_services(live):
+                    self.sync_service_routes(baseline)
+                self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=_key))
+                if self.live_owned():
+                    self.set(c.DELETED, "False", "Deleting", "Waiting for objects to go away.")
+                    return Outcome("deleting", requeue_after=READINESS_REQUEUE_SECONDS)
+            except ClusterError as exc:
+                return self.cluster_failed(exc)
         else:
-            sandbox.conditions = c.set_condition(
-                sandbox.conditions,
-                type_=c.READY,
-                status="False",
-                reason="NoCluster",
-                message="No reconciler is configured yet; nothing is deployed.",
-                generation=sandbox.generation,
-                now=now,
+            shutil.rmtree(manifest_dir(self.sandbox), ignore_errors=True)
+        try:
+            for item in self.sandbox.provisioned_data or []:
+                deprovision(Provision.from_dict(item))
+        except DataIsolationError as exc:
+            self.set(c.DELETED, "False", exc.reason, exc.message)
+            return Outcome("failed", requeue_after=60)
+        self.sandbox.provisioned_data = []
+        self.sandbox.deleted_at = self.now
+        self.applied = []
+        for fork in self.forks:
+            if fork.status:
+                fork.status = {}
+                fork.save(update_fields=["status"])
+        self.set(c.DELETED, "True", "Deleted", "Routes, workloads and data are gone.")
+        self.set(c.READY, "False", "Deleted", "The sandbox was deleted.")
+        return Outcome("deleted")
+
+    # --- render-only ----------------------------------------------------------------------------
+    def render_only(self, allowed: bool) -> Outcome:
+        """No cluster: write what would be applied under var/manifests/<sandbox>/ and say
+        plainly that nothing is deployed."""
+        target = manifest_dir(self.sandbox)
+        shutil.rmtree(target, ignore_errors=True)
+        manifests: list[dict] = []
+        if allowed:
+            for fork in self.forks:
+                spec = self.fork_spec(fork, {})
+                placeholder = {
+                    "spec": {
+                        "template": {
+                            "metadata": {"labels": {"app": fork.baseline.deployment}},
+                            "spec": {"containers": []},
+                        }
+                    }
+                }
+                manifests.append(
+                    render_fork_deployment(
+                        spec, baseline_deployment=placeholder, baseline_service=None
+                    )
+                )
+                manifests.append(
+                    render_fork_service(
+                        spec, baseline_service=None, catalog_ports=fork.baseline.ports
+                    )
+                )
+            for fork in self.forks:
+                manifests.extend(render_routes_for(fork.baseline).manifests)
+            target.mkdir(parents=True, exist_ok=True)
+            header = (
+                "# Render-only mode (SIDESTAGE_CLUSTER=none): nothing was applied.\n"
+                "# The fork's pod template is copied from the live baseline Deployment at\n"
+                "# apply time; here only Sidestage's overrides are shown.\n"
             )
-        sandbox.observed_generation = sandbox.generation
-        sandbox.save(update_fields=["conditions", "observed_generation", "deleted_at"])
-        return "ok"
+            (target / "manifests.yaml").write_text(header + manifests_to_yaml(manifests))
+        self.applied = manifests
+        message = (
+            f"No cluster is configured; the manifests are in {target}/."
+            if allowed
+            else "No cluster is configured, and nothing may be deployed."
+        )
+        self.set(c.WORKLOADS_READY, "False", "NoCluster", message)
+        self.set(c.ROUTES_PROGRAMMED, "False", "NoCluster", message)
+        self._not_ready("NoCluster", message)
+        return Outcome("render-only")
+
+    # --- persistence ----------------------------------------------------------------------------
+    def save(self) -> None:
+        sandbox = self.sandbox
+        fields = []
+        if self.conditions != sandbox.conditions:
+            sandbox.conditions = self.conditions
+            fields.append("conditions")
+        if sandbox.observed_generation != sandbox.generation:
+            sandbox.observed_generation = sandbox.generation
+            fields.append("observed_generation")
+        if self.applied != sandbox.applied_manifests:
+            sandbox.applied_manifests = self.applied
+            fields.append("applied_manifests")
+        if sandbox.deleted_at and "deleted_at" not in fields:
+            fields += ["deleted_at", "provisioned_data"]
+        if fields:
+            sandbox.save(update_fields=sorted(set(fields)))
+
+
+def manifest_dir(sandbox: Sandbox) -> Path:
+    return (
+        Path(settings.SIDESTAGE_MANIFEST_DIR)
+        / f"{sandbox.tenant.team.slug}-{sandbox.tenant.name}-{sandbox.name}"
+    )
+
+
+_UNSET: Any = object()
+
+
+def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
+    """Reconcile one sandbox. Two workers never interleave on one sandbox: the row is
+    locked for the whole run."""
+    if cluster is _UNSET:
+        cluster = cluster_from_settings()
+    with transaction.atomic():
+        sandbox = (
+            Sandbox.objects.select_for_update(of=("self",))
+            .select_related("tenant__team__policy")
+            .filter(pk=sandbox_id)
+            .first()
+        )
+        if sandbox is None or sandbox.deleted_at:
+            return Outcome("gone")
+        reconciler = SandboxReconciler(sandbox, cluster, timezone.now())
+        outcome = reconciler.run()
+        reconciler.save()
+    log.info("reconciled sandbox %s: %s", sandbox_id, outcome.status)
+    return outcome
 
 
 def run_reconcile_task(task: Any, sandbox_id: int) -> str:
-    return reconcile(sandbox_id)
+    """The Celery side: retry transient cluster errors with backoff; requeue with a
+    countdown while forks roll out, instead of blocking a worker."""
+    from sandboxes.tasks import reconcile_sandbox
+
+    outcome = reconcile(sandbox_id)
+    if outcome.transient is not None:
+        retries = task.request.retries or 0
+        if retries < MAX_TRANSIENT_RETRIES:
+            raise task.retry(
+                countdown=min(2**retries, 60),
+                exc=outcome.transient,
+                max_retries=MAX_TRANSIENT_RETRIES,
+            )
+    elif outcome.requeue_after is not None:
+        reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
+    return outcome.status
+
+
+MAX_TRANSIENT_RETRIES = 8
 
 
 def queue_resync() -> int:
+    """Queue a reconcile for every sandbox that may still have objects in the cluster."""
     from sandboxes.tasks import reconcile_sandbox
 
     ids = list(Sandbox.objects.present().values_list("pk", flat=True))
     for sandbox_id in ids:
         reconcile_sandbox.delay(sandbox_id)
     return len(ids)
+
+
+def sweep_orphans(cluster: Cluster | None = _UNSET) -> list[str]:
+    """Delete owned objects whose sandbox is gone, and shared routes of services that
+    no routable sandbox forks any more. Returns what was deleted."""
+    if cluster is _UNSET:
+        cluster = cluster_from_settings()
+    if cluster is None:
+        return []
+    present_keys = set(Sandbox.objects.present().values_list("routing_key", flat=True))
+    deleted: list[str] = []
+    kinds = set(WORKLOAD_KINDS) | {k for kinds in ROUTE_KINDS.values() for k in kinds}
+    for api_version, kind in sorted(kinds):
+        try:
+            objects = cluster.list(api_version, kind, label_selector=_selector())
+        except ClusterError as exc:
+            if exc.reason == "CRDMissing":
+                continue
+            raise
+        for obj in objects:
+            labels = obj["metadata"].get("labels") or {}
+            key = labels.get(SANDBOX_LABEL)
+            if key and key not in present_keys:
+                meta = obj["metadata"]
+                if cluster.delete(api_version, kind, meta["name"], meta.get("namespace")):
+                    deleted.append("/".join(_key(obj)))
+    for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
+        with transaction.atomic():
+            locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
+            wanted = {_key(o) for o in render_routes_for(locked).manifests}
+            for api_version, kind in ROUTE_KINDS[locked.mesh]:
+                try:
+                    live = cluster.list(
+                        api_version,
+                        kind,
+                        namespace=locked.namespace,
+                        label_selector=_selector(**{SERVICE_LABEL: locked.name}),
+                    )
+                except ClusterError as exc:
+                    if exc.reason == "CRDMissing":
+                        continue
+                    raise
+                for obj in live:
+                    if _key(obj) not in wanted and not (obj["metadata"].get("labels") or {}).get(
+                        SANDBOX_LABEL
+                    ):
+                        meta = obj["metadata"]
+                        if cluster.delete(api_version, kind, meta["name"], meta.get("namespace")):
+                            deleted.append("/".join(_key(obj)))
+    return deleted
+
+
+def applied_yaml(sandbox: Sandbox) -> str:
+    """The manifests last applied for a sandbox, as YAML (for the UI and the API)."""
+    return manifests_to_yaml(sandbox.applied_manifests or [])

@@ -1,0 +1,294 @@
+"""A thin layer over the official kubernetes client: server-side apply through the
+dynamic client under one field manager, reads, label-selected lists and deletes, each
+with a timeout, and retries with exponential backoff on 429, 5xx and connection errors.
+
+Force policy: Sidestage applies with `force=True`. Every object it applies is its own
+(named after a sandbox or service, labelled managed-by=sidestage), so a conflict means
+somebody edited our fields by hand; the reconciler's job is to heal exactly that
+drift. Sidestage never applies to objects it does not own (baseline Deployments and
+Services are only read, and a foreign VirtualService is refused, never merged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import urllib3
+from django.conf import settings
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import (
+    DynamicApiError,
+    ResourceNotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+FIELD_MANAGER = "sidestage"
+# (connect, read) seconds for every call.
+REQUEST_TIMEOUT = (5, 30)
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class ClusterError(Exception):
+    """A cluster call failed. `transient` errors are retried with backoff; the rest
+    land in a condition with a reason a person can act on."""
+
+    def __init__(self, reason: str, message: str, *, transient: bool, status: int = 0) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.transient = transient
+        self.status = status
+
+
+@dataclass
+class CallStats:
+    """What a client did: the benchmark and the no-op resync test read this."""
+
+    reads: int = 0
+    mutations: int = 0
+    retries: int = 0
+    mutated: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.reads = self.mutations = self.retries = 0
+        self.mutated.clear()
+
+
+def _status_of(exc: BaseException) -> int:
+    status = getattr(exc, "status", None)
+    return int(status) if isinstance(status, int) else 0
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, ApiException | DynamicApiError):
+        return _status_of(exc) in RETRYABLE_STATUS or _status_of(exc) == 0
+    return isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError | OSError)
+
+
+def _message_of(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if body:
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        return text[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+class Cluster:
+    """One API server. Thread-safe for the calls we make; one per worker process."""
+
+    def __init__(
+        self,
+        api_client: k8s_client.ApiClient,
+        *,
+        retries: int = 4,
+        backoff_seconds: float = 0.2,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> None:
+        self.api_client = api_client
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+        self.timeout = timeout
+        self.stats = CallStats()
+        self._dynamic: DynamicClient | None = None
+        self._resources: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    # --- plumbing -------------------------------------------------------------------------
+    def _call(self, what: str, fn: Any, *, mutating: bool) -> Any:
+        delay = self.backoff_seconds
+        for attempt in range(self.retries + 1):
+            try:
+                result = fn()
+            except ResourceNotFoundError as exc:
+                raise ClusterError(
+                    "CRDMissing",
+                    f"{what}: the API server does not serve it ({exc})",
+                    transient=False,
+                ) from exc
+            except Exception as exc:
+                if not _is_transient(exc):
+                    raise
+                if attempt == self.retries:
+                    raise ClusterError(
+                        "ClusterUnreachable",
+                        f"{what} failed after {attempt + 1} attempts: {_message_of(exc)}",
+                        transient=True,
+                        status=_status_of(exc),
+                    ) from exc
+                self.stats.retries += 1
+                log.info("retrying %s in %.1fs: %s", what, delay, _message_of(exc))
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if mutating:
+                self.stats.mutations += 1
+                self.stats.mutated.append(what)
+            else:
+                self.stats.reads += 1
+            return result
+        raise AssertionError("unreachable")
+
+    @property
+    def dynamic(self) -> DynamicClient:
+        with self._lock:
+            if self._dynamic is None:
+                # Discovery is the expensive part; the client caches it afterwards.
+                self._dynamic = self._call(
+                    "discovery", lambda: DynamicClient(self.api_client), mutating=False
+                )
+            return self._dynamic
+
+    def resource(self, api_version: str, kind: str) -> Any:
+        key = (api_version, kind)
+        if key not in self._resources:
+            try:
+                self._resources[key] = self.dynamic.resources.get(
+                    api_version=api_version, kind=kind
+                )
+            except ResourceNotFoundError as exc:
+                raise ClusterError(
+                    "CRDMissing",
+                    f"{kind}.{api_version} is not installed in the cluster; install its CRD.",
+                    transient=False,
+                ) from exc
+        return self._resources[key]
+
+    # --- the calls --------------------------------------------------------------------------
+    def get(self, api_version: str, kind: str, name: str, namespace: str) -> dict | None:
+        resource = self.resource(api_version, kind)
+        try:
+            obj = self._call(
+                f"get {kind} {namespace}/{name}",
+                lambda: resource.get(name=name, namespace=namespace, _request_timeout=self.timeout),
+                mutating=False,
+            )
+        except (ApiException, DynamicApiError) as exc:
+            if _status_of(exc) == 404:
+                return None
+            raise self._permanent(f"get {kind} {namespace}/{name}", exc) from exc
+        return obj.to_dict()
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        *,
+        label_selector: str,
+        namespace: str | None = None,
+    ) -> list[dict]:
+        resource = self.resource(api_version, kind)
+        try:
+            result = self._call(
+                f"list {kind} {label_selector}",
+                lambda: resource.get(
+                    namespace=namespace,
+                    label_selector=label_selector,
+                    _request_timeout=self.timeout,
+                ),
+                mutating=False,
+            )
+        except (ApiException, DynamicApiError) as exc:
+            raise self._permanent(f"list {kind}", exc) from exc
+        items = result.to_dict().get("items", [])
+        for item in items:  # lists omit these per item
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def apply(self, obj: dict) -> dict:
+        meta = obj["metadata"]
+        what = f"apply {obj['kind']} {meta.get('namespace', '')}/{meta['name']}"
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        try:
+            result = self._call(
+                what,
+                lambda: resource.server_side_apply(
+                    body=obj,
+                    name=meta["name"],
+                    namespace=meta.get("namespace"),
+                    field_manager=FIELD_MANAGER,
+                    force_conflicts=True,
+                    _request_timeout=self.timeout,
+                ),
+                mutating=True,
+            )
+        except (ApiException, DynamicApiError) as exc:
+            raise self._permanent(what, exc) from exc
+        return result.to_dict()
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        *,
+        propagation: str = "Background",
+    ) -> bool:
+        """Delete one object; False if it was already gone (idempotent)."""
+        resource = self.resource(api_version, kind)
+        what = f"delete {kind} {namespace}/{name}"
+        try:
+            self._call(
+                what,
+                lambda: resource.delete(
+                    name=name,
+                    namespace=namespace,
+                    propagation_policy=propagation,
+                    _request_timeout=self.timeout,
+                ),
+                mutating=True,
+            )
+        except (ApiException, DynamicApiError) as exc:
+            if _status_of(exc) == 404:
+                return False
+            raise self._permanent(what, exc) from exc
+        return True
+
+    @staticmethod
+    def _permanent(what: str, exc: BaseException) -> ClusterError:
+        status = _status_of(exc)
+        reason = {403: "Forbidden", 409: "Conflict", 422: "Invalid"}.get(status, "ApplyRejected")
+        return ClusterError(
+            reason, f"{what}: HTTP {status}: {_message_of(exc)}", transient=False, status=status
+        )
+
+
+_cluster: Cluster | None = None
+_cluster_lock = threading.Lock()
+
+
+def cluster_from_settings() -> Cluster | None:
+    """The configured cluster, or None in render-only mode (SIDESTAGE_CLUSTER=none)."""
+    global _cluster
+    mode = settings.SIDESTAGE_CLUSTER
+    if mode == "none":
+        return None
+    with _cluster_lock:
+        if _cluster is None:
+            if mode == "in-cluster":
+                configuration = k8s_client.Configuration()
+                k8s_config.load_incluster_config(client_configuration=configuration)
+                api_client = k8s_client.ApiClient(configuration)
+            else:
+                api_client = k8s_config.new_client_from_config(
+                    config_file=settings.SIDESTAGE_KUBECONFIG or None,
+                    context=settings.SIDESTAGE_KUBE_CONTEXT or None,
+                )
+            _cluster = Cluster(api_client)
+        return _cluster
+
+
+def reset_cluster_cache() -> None:
+    """Forget the process-wide client (tests switch clusters; settings may change)."""
+    global _cluster
+    with _cluster_lock:
+        _cluster = None

@@ -1,0 +1,93 @@
+"""From database rows to the routing renderers' inputs.
+
+A sandbox is *routable* for a service when it forks the service, is not being
+deleted, has not expired, its policy is satisfied, and, if prod-like, holds a valid
+approval for its current generation. Shared route objects (an Istio VirtualService, a
+Gateway API catch-all) are rendered from every routable fork of one service, so the
+work for one change grows with that service's forks, not with all sandboxes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from routing import model as rmodel
+from routing.names import fork_object_name
+from routing.render import RenderedRoutes, render_service_routes
+from sandboxes.conditions import POLICY_SATISFIED, condition_status
+from sandboxes.models import Approval, ApprovalState, BaselineService, Fork, Profile, Sandbox
+
+
+def wire_config() -> rmodel.WireConfig:
+    return rmodel.WireConfig(
+        baggage_member=settings.SIDESTAGE_BAGGAGE_KEY, header=settings.SIDESTAGE_ROUTE_HEADER
+    )
+
+
+def routing_service(baseline: BaselineService) -> rmodel.BaselineService:
+    return rmodel.BaselineService(
+        name=baseline.name,
+        namespace=baseline.namespace,
+        service_name=baseline.service,
+        ports=tuple(rmodel.ServicePort(port=int(p)) for p in baseline.ports),
+        mesh=baseline.mesh,
+    )
+
+
+def approved_generations(sandbox_ids: list[int], now: datetime) -> dict[int, set[int]]:
+    """For each sandbox, the generations covered by a valid approval (one query)."""
+    out: dict[int, set[int]] = {}
+    rows = Approval.objects.filter(
+        sandbox_id__in=sandbox_ids, state=ApprovalState.APPROVED, expires_at__gt=now
+    ).values_list("sandbox_id", "generation")
+    for sandbox_id, generation in rows:
+        out.setdefault(sandbox_id, set()).add(generation)
+    return out
+
+
+def is_routable(sandbox: Sandbox, approvals: dict[int, set[int]], now: datetime) -> bool:
+    if sandbox.deletion_requested_at or sandbox.deleted_at or sandbox.expires_at <= now:
+        return False
+    if condition_status(sandbox.conditions, POLICY_SATISFIED) == "False":
+        return False
+    if sandbox.profile == Profile.PROD_LIKE:
+        return sandbox.generation in approvals.get(sandbox.pk, set())
+    return True
+
+
+def routable_forks(baseline: BaselineService, *, now: datetime | None = None) -> list[rmodel.Fork]:
+    now = now or timezone.now()
+    forks = list(
+        Fork.objects.filter(
+            baseline=baseline,
+            sandbox__deletion_requested_at__isnull=True,
+            sandbox__deleted_at__isnull=True,
+        ).select_related("sandbox__tenant")
+    )
+    prod_like = [f.sandbox_id for f in forks if f.sandbox.profile == Profile.PROD_LIKE]
+    approvals = approved_generations(prod_like, now) if prod_like else {}
+    return [
+        rmodel.Fork(
+            sandbox=f"{f.sandbox.tenant.name}/{f.sandbox.name}",
+            routing_key=f.sandbox.routing_key,
+            fork_service=fork_object_name(baseline.name, f.sandbox.routing_key),
+            tenant_key=f.sandbox.tenant.tenant_key,
+        )
+        for f in forks
+        if is_routable(f.sandbox, approvals, now)
+    ]
+
+
+def render_routes_for(
+    baseline: BaselineService, *, live_virtual_services: list[dict] | None = None
+) -> RenderedRoutes:
+    """Every route object for one baseline service, from its routable forks."""
+    return render_service_routes(
+        routing_service(baseline),
+        routable_forks(baseline),
+        wire=wire_config(),
+        live_virtual_services=live_virtual_services or (),
+    )
