@@ -98,11 +98,17 @@ def cluster_world(world, kube_cluster, kube_namespace) -> ClusterWorld:
     world.shop.save()
     web = factories.BaselineServiceFactory(name="web", namespace=kube_namespace, mesh=Mesh.ISTIO)
     orders = factories.BaselineServiceFactory(
-        name="orders-gw", namespace=kube_namespace, deployment="orders", service="orders",
+        name="orders-gw",
+        namespace=kube_namespace,
+        deployment="orders",
+        service="orders",
         mesh=Mesh.GATEWAY_API,
     )
     factories.DataResourceFactory(
-        baseline=orders, name="orders-db", kind=DataKind.POSTGRES, env_var="DATABASE_URL",
+        baseline=orders,
+        name="orders-db",
+        kind=DataKind.POSTGRES,
+        env_var="DATABASE_URL",
         provisioner_dsn_env="SIDESTAGE_TEST_PROVISIONER_DSN",
     )
     factories.DataResourceFactory(

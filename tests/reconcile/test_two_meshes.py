@@ -48,8 +48,10 @@ def test_two_forks_two_meshes_become_ready(world, cluster_world, provisioner_dsn
     )
 
     routes = cw.cluster.list(
-        "gateway.networking.k8s.io/v1", "HTTPRoute",
-        label_selector="sidestage.dev/service=orders-gw", namespace=cw.namespace,
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        label_selector="sidestage.dev/service=orders-gw",
+        namespace=cw.namespace,
     )
     backends = sorted(r["spec"]["rules"][0]["backendRefs"][0]["name"] for r in routes)
     assert backends == sorted(["orders", fork_object_name("orders-gw", key)])
@@ -67,8 +69,15 @@ def test_two_forks_two_meshes_become_ready(world, cluster_world, provisioner_dsn
 
     # What was applied is recorded, and every object validates against its schema.
     kinds = sorted(m["kind"] for m in sandbox.applied_manifests)
-    assert kinds == ["Deployment", "Deployment", "HTTPRoute", "HTTPRoute", "Service", "Service",
-                     "VirtualService"]
+    assert kinds == [
+        "Deployment",
+        "Deployment",
+        "HTTPRoute",
+        "HTTPRoute",
+        "Service",
+        "Service",
+        "VirtualService",
+    ]
     for manifest in sandbox.applied_manifests:
         validate_manifest(manifest)
     forks = {f.baseline.name: f.status for f in sandbox.forks.all()}
@@ -78,7 +87,9 @@ def test_two_forks_two_meshes_become_ready(world, cluster_world, provisioner_dsn
 def test_a_noop_resync_makes_no_mutating_call(world, cluster_world, provisioner_dsn):
     cw = cluster_world
     sandbox = services.sandbox_create(
-        actor=world.alice, tenant=world.alice_tenant, name="quiet",
+        actor=world.alice,
+        tenant=world.alice_tenant,
+        name="quiet",
         forks=[{"service": "web"}, {"service": "orders-gw"}],
     )
     cw.settle(sandbox)
