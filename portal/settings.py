@@ -151,6 +151,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sandboxes.tasks.resync_sandboxes",
         "schedule": float(SIDESTAGE_RESYNC_SECONDS),
     },
+    "sweep-orphans": {
+        "task": "sandboxes.tasks.sweep_orphans",
+        "schedule": float(SIDESTAGE_RESYNC_SECONDS * 3),
+    },
     "expire-approvals": {
         "task": "sandboxes.tasks.expire_approvals",
         "schedule": crontab(minute="*"),
@@ -195,6 +199,10 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# HSTS preload commits the whole domain and its subdomains to HTTPS in every browser
+# for months and is slow to undo: the operator opts in (SECURE_HSTS_PRELOAD=true), so
+# `check --deploy --fail-level WARNING` must not fail on the off default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -235,7 +243,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sandboxes.api.parsers.SafeJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sidestage API",
@@ -243,6 +251,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sandboxes.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ProfileEnum": "sandboxes.models.Profile",
+        "TenantKindEnum": "sandboxes.models.TenantKind",
+        "ConditionStatusEnum": ["True", "False", "Unknown"],
+    },
 }
 
 LOGGING = {

@@ -39,3 +39,14 @@ def resync_sandboxes() -> int:
     from sandboxes import reconcile
 
     return reconcile.queue_resync()
+
+
+@shared_task(name="sandboxes.tasks.sweep_orphans")
+def sweep_orphans() -> list[str]:
+    """Delete owned objects whose sandbox is gone (lost messages, manual DB edits)."""
+    from sandboxes import reconcile
+
+    deleted = reconcile.sweep_orphans()
+    if deleted:
+        log.info("swept %d orphaned objects: %s", len(deleted), deleted)
+    return deleted

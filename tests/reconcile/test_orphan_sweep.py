@@ -1,0 +1,40 @@
+"""The sweep deletes owned objects whose sandbox is gone, and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandboxes import services
+from sandboxes.reconcile import sweep_orphans
+from tests.reconcile.conftest import baseline_objects
+
+pytestmark = pytest.mark.cluster
+
+
+def test_sweep_deletes_only_orphans(world, cluster_world):
+    cw = cluster_world
+    live = services.sandbox_create(
+        actor=world.alice, tenant=world.alice_tenant, name="alive", forks=[{"service": "web"}]
+    )
+    cw.settle(live)
+    cw.cluster.stats.reset()
+    orphan = baseline_objects("web", cw.namespace)[1]
+    orphan["metadata"] = {
+        "name": "web-sbx-orphan",
+        "namespace": cw.namespace,
+        "labels": {
+            "app.kubernetes.io/managed-by": "sidestage",
+            "sidestage.dev/sandbox": "zzzzzzzzzzzzzzzzzzzz",
+            "sidestage.dev/service": "web",
+        },
+    }
+    cw.cluster.apply(orphan)
+    deleted = sweep_orphans(cw.cluster)
+    assert deleted == [f"Service/{cw.namespace}/web-sbx-orphan"]
+    assert cw.cluster.get("v1", "Service", "web", cw.namespace) is not None
+    assert cw.settle(live).status == "ready"
+    # The orphan's apply (by this test) and its delete; the live sandbox was untouched.
+    assert [m.split(" ")[0:2] for m in cw.cluster.stats.mutated] == [
+        ["apply", "Service"],
+        ["delete", "Service"],
+    ]
