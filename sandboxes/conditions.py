@@ -19,6 +19,37 @@ READY = "Ready"
 DELETED = "Deleted"
 CONDITION_ORDER = [APPROVED, POLICY_SATISFIED, WORKLOADS_READY, ROUTES_PROGRAMMED, READY, DELETED]
 
+# Reasons the reconciler writes on a False condition that no retry will change: a
+# person has to act (fix the catalog, the policy or the spec, approve, configure a
+# cluster). Waiters (the API's `wait`, the CLI) stop on these instead of timing out.
+# Everything else (Progressing, AwaitingApproval, ClusterUnreachable...) may still
+# turn True on its own.
+TERMINAL_REASONS = frozenset(
+    {
+        # gates
+        "ApprovalRejected",
+        "ApprovalExpired",
+        "PolicyDenied",
+        # data isolation
+        "NoReadOnlyEndpoint",
+        "EnvNotRewritable",
+        "NoProvisionerCredentials",
+        "UnsupportedIsolation",
+        "DataProvisioningFailed",
+        # the cluster refused or lacks something
+        "BaselineNotFound",
+        "ForeignVirtualService",
+        "RouteLimitExceeded",
+        "CRDMissing",
+        "Invalid",
+        "Forbidden",
+        "ApplyRejected",
+        "ProgressDeadlineExceeded",
+        # render-only mode: nothing will ever be deployed
+        "NoCluster",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Condition:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["tests.fixtures.world", "tests.fixtures.kube"]
@@ -33,3 +35,6 @@ def pytest_configure(config: pytest.Config) -> None:
             "The test suite runs against a real PostgreSQL, not "
             f"{engine}. Run `make test`, or `eval \"$(scripts/services)\"` to set DATABASE_URL."
         )
+    # WhiteNoise warns at start-up when STATIC_ROOT is missing; the tests serve static
+    # files through the finders, so an empty directory is all it needs.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

@@ -41,12 +41,15 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(
     class Boom(Exception):
         pass
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom):
-        with transaction.atomic():
-            services.sandbox_create(
-                actor=world.alice, tenant=world.alice_tenant, name="pr-1", forks=[world.fork()]
-            )
-            raise Boom
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(Boom),
+        transaction.atomic(),
+    ):
+        services.sandbox_create(
+            actor=world.alice, tenant=world.alice_tenant, name="pr-1", forks=[world.fork()]
+        )
+        raise Boom
     assert queued_reconciles == []
     assert not Sandbox.objects.filter(name="pr-1").exists()
 
