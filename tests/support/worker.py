@@ -1,0 +1,99 @@
+"""A real Celery worker process for tests about the queue: started in its own process
+group on the test database and the real Redis, and always stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+REPO = Path(__file__).resolve().parents[2]
+CELERY = REPO / ".venv" / "bin" / "celery"
+CATCH_UP_SECONDS = 60
+
+
+def test_database_url() -> str:
+    """The URL of the database this test is using (pytest-django's test_<name>)."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = quote(db["PASSWORD"] or "", safe="")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                str(CELERY),
+                *("-A", "portal", "worker", "--pool", "solo", "--concurrency", "1"),
+                *("-Q", "celery", "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so we can stop all of it
+        )
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+        return self.process.returncode
+
+
+def start_worker(log_path: Path, **env_overrides: str) -> Worker:
+    """Flush the test Redis database and start a worker with the test database; the
+    caller stops it. `env_overrides` select the cluster mode and the like."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SIDESTAGE_", "KUBE"))
+    }
+    env.update(
+        DATABASE_URL=test_database_url(),
+        DATABASE_CONN_MAX_AGE="0",
+        REDIS_URL=settings.REDIS_URL,
+        DEBUG="false",
+        **env_overrides,
+    )
+    return Worker(log_path, env)
+
+
+def wait_for_sandbox(
+    sandbox: Any, done: Callable[[Any], bool], worker: Worker, *, timeout: float = 60
+) -> None:
+    """Poll the sandbox row until `done(sandbox)`; fail with the worker's log if the
+    worker dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sandbox.refresh_from_db()
+        if done(sandbox):
+            return
+        if worker.process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(
+                f"sandbox never got there: generation {sandbox.generation}, observed "
+                f"{sandbox.observed_generation}, conditions {sandbox.conditions}; "
+                f"worker exit={worker.process.poll()}\n{worker.log}"
+            )
+        time.sleep(0.25)
