@@ -364,8 +364,12 @@ class Sandbox(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # A name is taken until the sandbox is fully deleted; then a pipeline may
+            # create `pr-42` again (the deleted row stays for the audit trail).
             models.UniqueConstraint(
-                fields=["tenant", "name"], name="sandbox_unique_name_per_tenant"
+                fields=["tenant", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="sandbox_unique_name_per_tenant",
             ),
             models.CheckConstraint(
                 condition=Q(profile__in=Profile.values), name="sandbox_profile_valid"

@@ -12,6 +12,7 @@ no-op resync makes no mutating API call.
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from sandboxes.models import (
 from sandboxes.policies import plan_data_isolation
 from sandboxes.routes import render_routes_for
 from sandboxes.workloads import (
+    ROUTING_KEY_ENV,
+    SANDBOX_ENV,
     ForkWorkloadSpec,
     deployment_readiness,
     render_fork_deployment,
@@ -98,6 +101,34 @@ def is_workload(obj: dict) -> bool:
     return (obj["apiVersion"], obj["kind"]) in WORKLOAD_KINDS
 
 
+def redact_for_sandbox(manifest: dict, routing_key: str, shown_env: set[str]) -> dict | None:
+    """What one sandbox's people may read of an applied object, or None.
+
+    Shared route objects hold every sandbox's routing key, and other teams' keys are
+    not theirs to see: a VirtualService keeps only this sandbox's rule and the baseline
+    catch-all, and other sandboxes' HTTPRoutes are left out. A fork Deployment's env
+    values copied from the baseline (which may hold credentials) are masked; the
+    fork's own overrides and Sidestage's variables stay readable."""
+    labels = (manifest.get("metadata") or {}).get("labels") or {}
+    owner = labels.get(SANDBOX_LABEL)
+    if owner is not None and owner != routing_key:
+        return None
+    redacted = copy.deepcopy(manifest)
+    if redacted["kind"] == "VirtualService":
+        redacted["spec"]["http"] = [
+            rule
+            for rule in redacted["spec"]["http"]
+            if rule.get("name") in (f"sbx-{routing_key}", "baseline")
+        ]
+    if redacted["kind"] == "Deployment":
+        pod = redacted["spec"]["template"].get("spec") or {}
+        for container in pod.get("containers") or []:
+            for item in container.get("env") or []:
+                if "value" in item and item["name"] not in shown_env:
+                    item["value"] = "<redacted: from the baseline or the data policy>"
+    return redacted
+
+
 def _selector(**labels: str) -> str:
     return ",".join(f"{k}={v}" for k, v in {MANAGED_BY_LABEL: MANAGED_BY_VALUE, **labels}.items())
 
@@ -113,7 +144,8 @@ class SandboxReconciler:
         self.forks: list[Fork] = list(
             sandbox.forks.select_related("baseline").prefetch_related("baseline__data_resources")
         )
-        self.applied: list[dict] = []
+        # None: leave the record as it is (a failed run does not know what is live).
+        self.applied: list[dict] | None = None
 
     # --- conditions ----------------------------------------------------------------------
     def set(self, type_: str, status: str, reason: str, message: str) -> None:
@@ -344,6 +376,16 @@ class SandboxReconciler:
             self._not_ready(exc.reason, exc.message)
             return Outcome("failed")
 
+    def record_applied(self, manifests: list[dict]) -> None:
+        shown = {SANDBOX_ENV, ROUTING_KEY_ENV}
+        for fork in self.forks:
+            shown.update(e["name"] for e in fork.env or [])
+        self.applied = [
+            m
+            for m in (redact_for_sandbox(x, self.sandbox.routing_key, shown) for x in manifests)
+            if m is not None
+        ]
+
     def flush_conditions(self) -> None:
         if self.conditions != self.sandbox.conditions:
             self.sandbox.conditions = self.conditions
@@ -380,7 +422,7 @@ class SandboxReconciler:
         )
 
         ready, messages = self.observe_workloads(workloads, live)
-        self.applied = workloads + route_manifests
+        self.record_applied(workloads + route_manifests)
         dtabs = self.linkerd1_dtabs()
         routes_message = "Routes for every fork are applied."
         if dtabs:
@@ -553,7 +595,7 @@ class SandboxReconciler:
                 "# apply time; here only Sidestage's overrides are shown.\n"
             )
             (target / "manifests.yaml").write_text(header + manifests_to_yaml(manifests))
-        self.applied = manifests
+        self.record_applied(manifests)
         message = (
             f"No cluster is configured; the manifests are in {target}/."
             if allowed
@@ -574,7 +616,7 @@ class SandboxReconciler:
         if sandbox.observed_generation != sandbox.generation:
             sandbox.observed_generation = sandbox.generation
             fields.append("observed_generation")
-        if self.applied != sandbox.applied_manifests:
+        if self.applied is not None and self.applied != sandbox.applied_manifests:
             sandbox.applied_manifests = self.applied
             fields.append("applied_manifests")
         if sandbox.deleted_at and "deleted_at" not in fields:

@@ -55,6 +55,7 @@ User = AbstractBaseUser
 DEFAULT_APPROVAL_VALIDITY = timedelta(hours=24)
 MAX_APPROVAL_VALIDITY = timedelta(days=30)
 REASON_MAX = 500
+MAX_TOKEN_TTL = timedelta(days=10 * 365)
 
 
 # --- Shared pieces -----------------------------------------------------------------------
@@ -275,7 +276,7 @@ def sandbox_create(
     errors = FieldErrors()
     for message in dns1123_label_errors(name, max_length=SANDBOX_NAME_MAX):
         errors.add("name", message)
-    if not errors and Sandbox.objects.filter(tenant=tenant, name=name).exists():
+    if not errors and Sandbox.objects.present().filter(tenant=tenant, name=name).exists():
         errors.add("name", f"Tenant {tenant.name} already has a sandbox named {name}.")
     _validate_common(
         team=team, profile=profile, description=description, labels=labels, errors=errors
@@ -579,8 +580,11 @@ def tenant_create(
     name: Any,
     kind: Any = TenantKind.DEVELOPER,
     owner: User | None = None,
+    via_token: ApiToken | None = None,
 ) -> Tenant:
     role = _require_member(team, actor)
+    if via_token is not None and via_token.tenant_id is not None:
+        raise NotAllowed("A tenant-scoped API token cannot create tenants.")
     errors = FieldErrors()
     for message in dns1123_label_errors(name, max_length=SANDBOX_NAME_MAX):
         errors.add("name", message)
@@ -598,7 +602,14 @@ def tenant_create(
         owner=owner if owner is not None else (actor if kind == TenantKind.DEVELOPER else None),
         tenant_key=generate_routing_key(),
     )
-    _audit(team=team, actor=actor, verb="tenant.create", target=str(tenant), data={"kind": kind})
+    _audit(
+        team=team,
+        actor=actor,
+        token=via_token,
+        verb="tenant.create",
+        target=str(tenant),
+        data={"kind": kind},
+    )
     return tenant
 
 
@@ -616,8 +627,16 @@ def token_issue(
     name: Any,
     tenant: Tenant | None = None,
     ttl: timedelta | None = None,
+    via_token: ApiToken | None = None,
 ) -> IssuedToken:
     _require_member(team, actor)
+    # A token may hand out no more than it holds.
+    if (
+        via_token is not None
+        and via_token.tenant_id is not None
+        and (tenant is None or tenant.pk != via_token.tenant_id)
+    ):
+        raise NotAllowed("A tenant-scoped API token may only issue tokens for its tenant.")
     errors = FieldErrors()
     if not isinstance(name, str) or not name.strip():
         errors.add("name", "This field is required.")
@@ -627,8 +646,8 @@ def token_issue(
         errors.add("name", f"Team {team.slug} already has a token named {name}.")
     if tenant is not None and tenant.team_id != team.pk:
         errors.add("tenant", "The tenant must belong to the token's team.")
-    if ttl is not None and ttl <= timedelta(0):
-        errors.add("ttl", "Must be greater than 0.")
+    if ttl is not None and not timedelta(0) < ttl <= MAX_TOKEN_TTL:
+        errors.add("ttl", f"Must be between 1 second and {MAX_TOKEN_TTL.days // 365} years.")
     errors.raise_if_any()
     lookup_id = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}{lookup_id}_{secrets.token_urlsafe(24)}"
@@ -644,6 +663,7 @@ def token_issue(
     _audit(
         team=team,
         actor=actor,
+        token=via_token,
         verb="token.issue",
         target=str(token),
         data={"tenant": tenant.name if tenant else None},
@@ -652,7 +672,7 @@ def token_issue(
 
 
 @transaction.atomic
-def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+def token_revoke(*, actor: User, token: ApiToken, via_token: ApiToken | None = None) -> ApiToken:
     token = ApiToken.objects.select_for_update().select_related("team").get(pk=token.pk)
     role = _require_member(token.team, actor)
     if token.user_id != actor.pk and role != Role.LEAD:
@@ -660,5 +680,7 @@ def token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        _audit(team=token.team, actor=actor, verb="token.revoke", target=str(token))
+        _audit(
+            team=token.team, actor=actor, token=via_token, verb="token.revoke", target=str(token)
+        )
     return token

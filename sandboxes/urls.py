@@ -4,4 +4,19 @@ from sandboxes import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("sandboxes/new/", views.sandbox_create, name="sandbox_create"),
+    path("sandboxes/new/env-row/", views.sandbox_env_row, name="sandbox_env_row"),
+    path("sandboxes/<int:pk>/", views.sandbox_detail, name="sandbox_detail"),
+    path("sandboxes/<int:pk>/status/", views.sandbox_status, name="sandbox_status"),
+    path("sandboxes/<int:pk>/extend/", views.sandbox_extend, name="sandbox_extend"),
+    path(
+        "sandboxes/<int:pk>/confirm-delete/",
+        views.sandbox_delete_confirm,
+        name="sandbox_delete_confirm",
+    ),
+    path("sandboxes/<int:pk>/delete/", views.sandbox_delete, name="sandbox_delete"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<int:pk>/decide/", views.approval_decide, name="approval_decide"),
+    path("catalog/", views.catalog, name="catalog"),
+    path("policies/", views.policies, name="policies"),
 ]

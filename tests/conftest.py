@@ -16,16 +16,6 @@ import pytest
 pytest_plugins = ["tests.fixtures.world", "tests.fixtures.kube"]
 
 
-@pytest.fixture(autouse=True)
-def _test_settings(settings: pytest.FixtureRequest) -> None:
-    # A fast hasher: PBKDF2's cost is for real passwords, not for test users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Production defaults redirect to HTTPS; the test client and live server speak HTTP.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-
-
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
@@ -35,6 +25,18 @@ def pytest_configure(config: pytest.Config) -> None:
             "The test suite runs against a real PostgreSQL, not "
             f"{engine}. Run `make test`, or `eval \"$(scripts/services)\"` to set DATABASE_URL."
         )
-    # WhiteNoise warns at start-up when STATIC_ROOT is missing; the tests serve static
-    # files through the finders, so an empty directory is all it needs.
+    # Set before anything builds a request handler: live servers build their
+    # middleware once, before any per-test `settings` fixture could change it.
+    # A fast hasher: PBKDF2's cost is for real passwords, not for test users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Production defaults redirect to HTTPS; the test client and live servers speak HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    # The manifest storage needs `collectstatic`; tests serve static files through the
+    # finders instead. WhiteNoise still wants STATIC_ROOT to exist.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

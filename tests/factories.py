@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from routing.keys import generate_routing_key
 from sandboxes import models
 
-PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test users only
+PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

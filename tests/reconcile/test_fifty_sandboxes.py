@@ -45,6 +45,13 @@ def test_fifty_rules_in_a_stable_order_and_one_removed(world, cluster_world):
     assert _rules(cw) == expected
     assert not [m for m in cw.cluster.stats.mutated if "VirtualService" in m]
 
+    # What one sandbox's people can read holds their own rule and the catch-all only:
+    # the other 49 keys belong to other people.
+    one = sandboxes[3]
+    one.refresh_from_db()
+    (vs,) = [m for m in one.applied_manifests if m["kind"] == "VirtualService"]
+    assert [r["name"] for r in vs["spec"]["http"]] == [f"sbx-{one.routing_key}", "baseline"]
+
     gone = sandboxes[17]
     services.sandbox_delete(actor=world.alice, sandbox=gone)
     cw.settle(gone, until="deleted")

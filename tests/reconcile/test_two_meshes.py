@@ -80,6 +80,19 @@ def test_two_forks_two_meshes_become_ready(world, cluster_world, provisioner_dsn
     ]
     for manifest in sandbox.applied_manifests:
         validate_manifest(manifest)
+    # Baseline env values (possibly credentials) are masked in the record people read;
+    # the fork's own overrides are not.
+    recorded = next(
+        m
+        for m in sandbox.applied_manifests
+        if m["kind"] == "Deployment" and m["metadata"]["name"].startswith("orders-gw")
+    )
+    recorded_env = {
+        e["name"]: e["value"] for e in recorded["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert recorded_env["LOG_LEVEL"] == "debug"
+    assert recorded_env["SIDESTAGE_ROUTING_KEY"] == key
+    assert recorded_env["DATABASE_URL"].startswith("<redacted")
     forks = {f.baseline.name: f.status for f in sandbox.forks.all()}
     assert forks["web"]["availableReplicas"] == 1 and forks["web"]["ready"] is True
 

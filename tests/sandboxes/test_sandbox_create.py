@@ -112,3 +112,24 @@ def test_duplicate_name_per_tenant_is_a_field_error(world):
     services.sandbox_create(
         actor=world.bob, tenant=world.bob_tenant, name="same", forks=[world.fork()]
     )
+
+
+def test_a_name_is_free_again_once_the_sandbox_is_fully_deleted(world):
+    from django.utils import timezone
+
+    first = services.sandbox_create(
+        actor=world.alice, tenant=world.alice_tenant, name="pr-42", forks=[world.fork()]
+    )
+    services.sandbox_delete(actor=world.alice, sandbox=first)
+    # Still being deleted: the name is taken.
+    with pytest.raises(ValidationFailed):
+        services.sandbox_create(
+            actor=world.alice, tenant=world.alice_tenant, name="pr-42", forks=[world.fork()]
+        )
+    Sandbox.objects.filter(pk=first.pk).update(deleted_at=timezone.now())
+    second = services.sandbox_create(
+        actor=world.alice, tenant=world.alice_tenant, name="pr-42", forks=[world.fork()]
+    )
+    assert second.pk != first.pk
+    assert second.routing_key != first.routing_key
+    assert Sandbox.objects.filter(name="pr-42").count() == 2

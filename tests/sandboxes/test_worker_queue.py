@@ -56,3 +56,9 @@ def test_the_app_is_configured_for_at_least_once_delivery_and_json_only():
     assert conf.result_serializer == "json"
     assert list(conf.accept_content) == ["json"]
     assert conf.task_always_eager is False
+    # With Redis, an unacknowledged message comes back after the visibility timeout: it
+    # must outlast the longest task plus the longest countdown (60 s), or a slow
+    # reconcile would be delivered twice at once.
+    if settings.REDIS_URL:
+        visibility = conf.broker_transport_options["visibility_timeout"]
+        assert visibility > conf.task_time_limit + 60

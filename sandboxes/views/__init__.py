@@ -1,0 +1,29 @@
+"""Browser views. Plain functions; every lookup goes through the selectors and every
+write through the services."""
+
+from sandboxes.views.approvals import approval_decide, approvals
+from sandboxes.views.catalog import catalog, policies
+from sandboxes.views.create import sandbox_create, sandbox_env_row
+from sandboxes.views.dashboard import dashboard
+from sandboxes.views.detail import (
+    sandbox_delete,
+    sandbox_delete_confirm,
+    sandbox_detail,
+    sandbox_extend,
+    sandbox_status,
+)
+
+__all__ = [
+    "approval_decide",
+    "approvals",
+    "catalog",
+    "dashboard",
+    "policies",
+    "sandbox_create",
+    "sandbox_delete",
+    "sandbox_delete_confirm",
+    "sandbox_detail",
+    "sandbox_env_row",
+    "sandbox_extend",
+    "sandbox_status",
+]

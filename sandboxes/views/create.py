@@ -1,0 +1,127 @@
+"""Create a sandbox: pick services from the catalog, see what the data-isolation policy
+does to each, and submit. The services layer validates; errors come back inline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from sandboxes import selectors, services
+from sandboxes.errors import NotAllowed, QuotaExceeded, ValidationFailed
+from sandboxes.forms import EnvRow, SandboxDraft
+from sandboxes.models import BaselineService, Profile, Tenant
+from sandboxes.policies import plan_data_isolation
+from sandboxes.views._common import UNPROCESSABLE, render_page_or_partial, wants_partial
+
+TEMPLATE = "sandboxes/create.html"
+
+
+def _default_tenant(user: Any, tenants: list[Tenant]) -> Tenant | None:
+    own = [t for t in tenants if t.owner_id == user.pk]
+    return (own or tenants or [None])[0]
+
+
+def _catalog_for(user: Any, tenant: Tenant | None) -> list[BaselineService]:
+    """Catalog entries in the namespaces the tenant's team may use."""
+    if tenant is None:
+        return []
+    namespaces = tenant.team.allowed_namespaces or []
+    return list(selectors.baseline_services_for_user(user).filter(namespace__in=namespaces))
+
+
+def _context(user: Any, draft: SandboxDraft, tenants: list[Tenant]) -> dict[str, Any]:
+    tenant = next((t for t in tenants if t.pk == draft.tenant_id), None)
+    team = tenant.team if tenant else None
+    plans: dict[str, Any] = {}
+    if team is not None:
+        prefetch_related_objects([team], "policy__rules__baseline")
+        profile = draft.profile if draft.profile in Profile.values else Profile.DEV
+        for fork in draft.forks:
+            plans[fork.name] = plan_data_isolation(team, fork.baseline, profile)
+    return {
+        "draft": draft,
+        "tenants": tenants,
+        "tenant": tenant,
+        "team": team,
+        "plans": plans,
+        "profiles": Profile.choices,
+        "max_ttl_hours": int(team.max_ttl.total_seconds() // 3600) if team else None,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@vary_on_headers("HX-Request", "HX-Target")
+def sandbox_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tenants = list(selectors.tenants_for_user(user))
+    if request.method == "GET":
+        tenant = _default_tenant(user, tenants)
+        draft = SandboxDraft.initial(tenant, _catalog_for(user, tenant))
+        return render(request, TEMPLATE, _context(user, draft, tenants))
+
+    try:
+        posted_tenant_id = int(request.POST.get("tenant", ""))
+    except ValueError:
+        posted_tenant_id = None
+    tenant = next((t for t in tenants if t.pk == posted_tenant_id), None)
+    draft = SandboxDraft.from_post(request.POST, _catalog_for(user, tenant))
+
+    if "preview" in request.POST:
+        # The tenant (so the team and its policy) or the profile changed: re-render the
+        # catalog with the new plan, keeping what was typed.
+        context = _context(user, draft, tenants)
+        return render_page_or_partial(request, TEMPLATE, "catalog", context)
+    if "add_env" in request.POST or "remove_env" in request.POST:
+        # Without JavaScript, adding and removing env rows is a round trip of the form.
+        _edit_env_rows(draft, request.POST)
+        return render(request, TEMPLATE, _context(user, draft, tenants))
+
+    if tenant is None:
+        draft.errors["tenant"] = ["Choose one of your team's tenants."]
+    else:
+        try:
+            kwargs = draft.service_kwargs()
+            if not draft.errors:
+                sandbox = services.sandbox_create(actor=user, tenant=tenant, **kwargs)
+                url = reverse("sandbox_detail", args=[sandbox.pk])
+                if request.htmx:
+                    return HttpResponseClientRedirect(url)
+                return redirect(url, permanent=False)
+        except ValidationFailed as exc:
+            draft.apply_errors(exc.fields)
+        except (QuotaExceeded, NotAllowed) as exc:
+            draft.errors["__all__"] = [exc.message]
+    context = _context(user, draft, tenants)
+    return render_page_or_partial(request, TEMPLATE, "create-form", context, status=UNPROCESSABLE)
+
+
+def _edit_env_rows(draft: SandboxDraft, data: Any) -> None:
+    if fork := draft.fork(data.get("add_env", "")):
+        fork.chosen = True
+        fork.env.append(EnvRow())
+    service, _, index = data.get("remove_env", "").partition(":")
+    if (fork := draft.fork(service)) and index.isdigit() and int(index) < len(fork.env):
+        del fork.env[int(index)]
+
+
+@require_GET
+@login_required
+def sandbox_env_row(request: HttpRequest) -> HttpResponse:
+    """One empty env row for a service's card (htmx appends it)."""
+    service = request.GET.get("service", "")
+    if not selectors.baseline_services_for_user(request.user).filter(name=service).exists():
+        return HttpResponse("Unknown service.", status=404)
+    context = {"fork": {"name": service}, "row": EnvRow(), "focus": True}
+    if not wants_partial(request, f"env-{service}"):
+        # Only htmx uses this; a plain GET goes back to the form.
+        return redirect("sandbox_create")
+    return render(request, f"{TEMPLATE}#env-row", context)

@@ -1,0 +1,280 @@
+"""One sandbox: status, forks, expiry, routes, audit, header snippets; extend, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from routing import names
+from routing import render as routing_render
+from routing.model import Fork as RouteFork
+from sandboxes import conditions as c
+from sandboxes import routes, selectors, services
+from sandboxes.api import snippets as api_snippets
+from sandboxes.errors import Conflict, NotAllowed, ValidationFailed
+from sandboxes.forms import ExtendForm
+from sandboxes.models import ApprovalState, Role, Sandbox
+from sandboxes.views._common import (
+    CONFLICT,
+    UNPROCESSABLE,
+    render_page_or_partial,
+    wants_partial,
+)
+
+TEMPLATE = "sandboxes/detail.html"
+POLL_SECONDS = 2
+AUDIT_LIMIT = 50
+
+
+def _get_sandbox(request: HttpRequest, pk: int) -> Sandbox:
+    try:
+        return selectors.sandbox_get(request.user, pk=pk)
+    except Sandbox.DoesNotExist as exc:
+        raise Http404("No such sandbox.") from exc
+
+
+def _routes_yaml(sandbox: Sandbox) -> str:
+    """The routing objects for this sandbox's forks, as YAML.
+
+    Rendered here with `routing.render` until the reconciler records the manifests it
+    applied; then only this function changes. Only this sandbox's rules are rendered:
+    a shared Istio VirtualService also holds other sandboxes' (and teams') keys.
+    """
+    if sandbox.is_deleting:
+        return "# Being deleted: the routes are coming down.\n"
+    documents: list[dict] = []
+    notes: list[str] = []
+    for fork in sandbox.forks.all():
+        try:
+            route_fork = RouteFork(
+                sandbox=f"{sandbox.tenant.name}/{sandbox.name}",
+                routing_key=sandbox.routing_key,
+                fork_service=names.fork_object_name(fork.baseline.name, sandbox.routing_key),
+                tenant_key=sandbox.tenant.tenant_key,
+            )
+            rendered = routing_render.render_service_routes(
+                routes.routing_service(fork.baseline), [route_fork], wire=routes.wire_config()
+            )
+        except ValueError as exc:
+            notes.append(f"# {fork.baseline.name}: cannot render routes: {exc}")
+            continue
+        documents.extend(rendered.manifests)
+        for dtab in dict.fromkeys(rendered.dtabs.values()):
+            notes.append(
+                f"# {fork.baseline.name} (Linkerd 1): no objects; clients send l5d-dtab: {dtab}"
+            )
+    text = routing_render.manifests_to_yaml(documents) if documents else ""
+    return "\n".join([*notes, text]).strip() + "\n"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    slug: str
+    title: str
+    text: str
+    help: str = ""
+    more: bool = False  # shown under "More snippets"
+
+
+PRIMARY_SNIPPETS = {"curl", "header", "baggage", "modheader", "dtab"}
+SNIPPET_TITLES = {
+    "curl": ("curl", "Sends the dedicated header and the baggage member."),
+    "header": ("Dedicated header", "For clients that cannot set baggage."),
+    "baggage": (
+        "W3C baggage member",
+        "Append this member to the baggage your client already sends.",
+    ),
+    "modheader": (
+        "Browser extension import (ModHeader)",
+        "Sets only the dedicated header: an extension cannot append to baggage.",
+    ),
+    "dtab": ("Linkerd 1 dtab override", "Linkerd 1 routes by this header, not by objects."),
+    "httpie": ("HTTPie", ""),
+    "grpcurl": ("grpcurl", ""),
+    "python-requests": ("Python (requests)", ""),
+    "javascript-fetch": ("JavaScript (fetch)", ""),
+    "opentelemetry-python": ("OpenTelemetry (Python)", ""),
+    "postman": ("Postman collection", ""),
+}
+
+
+def _snippets(sandbox: Sandbox) -> list[Snippet]:
+    """Every way to send a request through this sandbox, the same text the API and the
+    CLI give, with one mirrord config per fork."""
+    if not sandbox.forks.all():
+        return []
+    texts = api_snippets.sandbox_snippets(sandbox)
+    out: list[Snippet] = []
+    for fmt, text in texts.items():
+        if fmt == "mirrord":
+            for fork in sandbox.forks.all():
+                name = fork.baseline.name
+                out.append(
+                    Snippet(
+                        f"mirrord-{name}",
+                        f"mirrord config ({name})",
+                        api_snippets.mirrord_snippet(sandbox, name),
+                        "Steals only the requests that carry this key to your laptop.",
+                    )
+                )
+            continue
+        title, help_ = SNIPPET_TITLES.get(fmt, (fmt, ""))
+        out.append(Snippet(fmt, title, text, help_, more=fmt not in PRIMARY_SNIPPETS))
+    return out
+
+
+@dataclass(frozen=True)
+class ForkRow:
+    fork: Any
+    desired: int
+    status: str
+    reason: str
+
+
+def _fork_rows(sandbox: Sandbox) -> list[ForkRow]:
+    """Desired replicas and what the reconciler reported about workloads.
+
+    The one place that reads per-fork status: the reconciler records only the
+    `WorkloadsReady` condition for now; per-fork ready counts plug in here.
+    """
+    workloads = sandbox.condition(c.WORKLOADS_READY)
+    status = workloads.status if workloads else "Unknown"
+    reason = workloads.reason if workloads else "NotReported"
+    return [
+        ForkRow(fork=f, desired=f.replicas, status=status, reason=reason)
+        for f in sandbox.forks.all()
+    ]
+
+
+def _conditions(sandbox: Sandbox) -> list[c.Condition]:
+    present = [c.Condition.from_dict(d) for d in sandbox.conditions or []]
+    order = {name: i for i, name in enumerate(c.CONDITION_ORDER)}
+    return sorted(present, key=lambda cond: order.get(cond.type, 99))
+
+
+def _status_context(request: HttpRequest, sandbox: Sandbox) -> dict[str, Any]:
+    approval = selectors.approval_current(sandbox) if sandbox.needs_approval else None
+    awaiting = approval is not None and approval.state == ApprovalState.PENDING
+    role = selectors.role_in_team(request.user, sandbox.tenant.team)
+    return {
+        "sandbox": sandbox,
+        "conditions": _conditions(sandbox),
+        "ready": sandbox.condition(c.READY),
+        "fork_rows": _fork_rows(sandbox),
+        "approval": approval,
+        "awaiting_approval": awaiting,
+        "can_decide": awaiting
+        and role == Role.LEAD
+        and approval.requested_by_id != request.user.pk,
+        "polling": not sandbox.deleted_at and (sandbox.in_progress or awaiting),
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+def _expiry_context(sandbox: Sandbox, form: ExtendForm | None = None) -> dict[str, Any]:
+    return {
+        "sandbox": sandbox,
+        "extend_form": form or ExtendForm(max_ttl=sandbox.tenant.team.max_ttl),
+    }
+
+
+@require_GET
+@login_required
+def sandbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    sandbox = _get_sandbox(request, pk)
+    snippets = _snippets(sandbox)
+    context = {
+        **_status_context(request, sandbox),
+        **_expiry_context(sandbox),
+        "routes_yaml": _routes_yaml(sandbox),
+        "snippets": [s for s in snippets if not s.more],
+        "more_snippets": [s for s in snippets if s.more],
+        "events": list(
+            selectors.audit_events_for_user(request.user).filter(sandbox=sandbox)[:AUDIT_LIMIT]
+        ),
+    }
+    return render(request, TEMPLATE, context)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request", "HX-Target")
+def sandbox_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The polled status partial; a plain GET goes to the whole page."""
+    sandbox = _get_sandbox(request, pk)
+    if not wants_partial(request, "sandbox-status"):
+        return redirect("sandbox_detail", pk=sandbox.pk)
+    return render(request, f"{TEMPLATE}#sandbox-status", _status_context(request, sandbox))
+
+
+@require_POST
+@login_required
+@vary_on_headers("HX-Request", "HX-Target")
+def sandbox_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    sandbox = _get_sandbox(request, pk)
+    form = ExtendForm(request.POST, max_ttl=sandbox.tenant.team.max_ttl)
+    status = 200
+    if form.is_valid():
+        try:
+            sandbox = services.sandbox_extend(
+                actor=request.user, sandbox=sandbox, ttl_seconds=form.cleaned_data["hours"] * 3600
+            )
+            sandbox = _get_sandbox(request, pk)
+        except ValidationFailed as exc:
+            for messages_ in exc.fields.values():
+                for message in messages_:
+                    form.add_error("hours", message)
+            status = UNPROCESSABLE
+        except (Conflict, NotAllowed) as exc:
+            form.add_error(None, exc.message)
+            status = CONFLICT
+    else:
+        status = UNPROCESSABLE
+    if not wants_partial(request, "expiry"):
+        # Without htmx: back to the page, with the outcome as a message.
+        if status == 200:
+            hours = form.cleaned_data["hours"]
+            messages.success(request, f"{sandbox.name} now expires in {hours} hours.")
+        else:
+            problems = [m for errs in form.errors.values() for m in errs]
+            messages.error(request, "Not extended: " + " ".join(problems))
+        return redirect("sandbox_detail", pk=sandbox.pk)
+    return render(request, f"{TEMPLATE}#expiry", _expiry_context(sandbox, form), status=status)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request", "HX-Target")
+def sandbox_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The confirmation: inline on the detail page with htmx, a page of its own without."""
+    sandbox = _get_sandbox(request, pk)
+    return render_page_or_partial(
+        request,
+        "sandboxes/delete.html",
+        "delete-confirm",
+        {"sandbox": sandbox},
+        target="danger-zone",
+    )
+
+
+@require_POST
+@login_required
+def sandbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    sandbox = _get_sandbox(request, pk)
+    services.sandbox_delete(
+        actor=request.user, sandbox=sandbox, reason=request.POST.get("reason", "")[:200]
+    )
+    messages.success(request, f"Sandbox {sandbox.name} is being deleted.")
+    url = reverse("dashboard")
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

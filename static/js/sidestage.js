@@ -1,0 +1,64 @@
+// Sidestage: the little JavaScript the pages need beyond htmx.
+// - Copy buttons: [data-copy-target="<element id>"] writes that element's text to the
+//   clipboard and shows "Copied" for a moment (announced to screen readers).
+// - Env rows: [data-remove-row] removes its row with htmx.remove and keeps the focus
+//   on the card; without JavaScript the same button posts the form instead.
+(function () {
+  "use strict";
+
+  function fallbackCopy(text) {
+    // For pages served over plain HTTP to a non-localhost host, where the async
+    // clipboard API is not available.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return fallbackCopy(text);
+  }
+
+  function flash(button, label, state) {
+    const original = button.dataset.label || button.textContent;
+    button.dataset.label = original;
+    button.textContent = label;
+    button.dataset.state = state;
+    clearTimeout(button._sidestageTimer);
+    button._sidestageTimer = setTimeout(function () {
+      button.textContent = original;
+      delete button.dataset.state;
+    }, 2000);
+  }
+
+  document.addEventListener("click", function (event) {
+    const copy = event.target.closest("[data-copy-target]");
+    if (copy) {
+      const source = document.getElementById(copy.dataset.copyTarget);
+      if (!source) return;
+      copyText(source.textContent).then(
+        function () { flash(copy, "Copied", "copied"); },
+        function () { flash(copy, "Press Ctrl+C", "failed"); }
+      );
+      return;
+    }
+    const remove = event.target.closest("[data-remove-row]");
+    if (remove && window.htmx) {
+      event.preventDefault();
+      const card = remove.closest("fieldset");
+      htmx.remove(remove.closest(".env-row"));
+      const add = card && card.querySelector(".add-env");
+      if (add) add.focus();
+    }
+  });
+})();

@@ -1,0 +1,89 @@
+"""Approve and reject: only a lead of the team, never the person who asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandboxes.models import ApprovalState
+from tests.api.conftest import error_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def preview(world, make_sandbox):
+    return make_sandbox(
+        "preview", user=world.alice, profile="prod-like", forks=[world.fork("payments")]
+    )
+
+
+def test_a_member_cannot_approve(client_for, world, preview):
+    response = client_for(world.bob).post(
+        "/api/v1/sandboxes/preview/approve", {"reason": "fine"}, format="json"
+    )
+    assert response.status_code == 403
+    assert error_of(response) == {
+        "code": "forbidden",
+        "message": "Only a lead of the team can approve or reject.",
+        "fields": {},
+    }
+
+
+def test_a_lead_cannot_approve_their_own_request(client_for, world, preview):
+    response = client_for(world.alice).post(
+        "/api/v1/sandboxes/preview/approve", {"reason": "trust me"}, format="json"
+    )
+    assert response.status_code == 403
+    assert error_of(response)["message"] == (
+        "A lead cannot decide their own request; ask another lead."
+    )
+
+
+def test_another_lead_approves(client_for, world, preview):
+    response = client_for(world.dana).post(
+        "/api/v1/sandboxes/preview/approve?tenant=alice",
+        {"reason": "reviewed", "validFor": 3600},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["state"], body["decidedBy"], body["requestedBy"]) == ("approved", "dana", "alice")
+    assert preview.approvals.get().state == ApprovalState.APPROVED
+    again = client_for(world.dana).post(
+        "/api/v1/sandboxes/preview/approve", {"reason": "twice"}, format="json"
+    )
+    assert again.status_code == 409
+    assert error_of(again)["message"] == "Sandbox preview has no pending approval request."
+
+
+def test_a_lead_rejects_with_a_reason(client_for, world, preview):
+    dana = client_for(world.dana)
+    response = dana.post("/api/v1/sandboxes/preview/reject", {"reason": "  "}, format="json")
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {"reason": ["Give a reason for the decision."]}
+    response = dana.post("/api/v1/sandboxes/preview/reject", {"reason": "no"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["state"] == "rejected"
+
+
+def test_validity_is_bounded(client_for, world, preview):
+    response = client_for(world.dana).post(
+        "/api/v1/sandboxes/preview/approve", {"reason": "ok", "validFor": 0}, format="json"
+    )
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {"validFor": ["Must be between 1 second and 30 days."]}
+
+
+def test_other_teams_leads_get_404(client_for, world, preview):
+    response = client_for(world.charlie).post(
+        "/api/v1/sandboxes/preview/approve", {"reason": "ok"}, format="json"
+    )
+    assert response.status_code == 404
+
+
+def test_a_dev_sandbox_has_nothing_to_approve(client_for, world, make_sandbox):
+    make_sandbox("dev-1", user=world.bob, tenant=world.bob_tenant)
+    response = client_for(world.alice).post(
+        "/api/v1/sandboxes/dev-1/approve", {"reason": "ok"}, format="json"
+    )
+    assert response.status_code == 409

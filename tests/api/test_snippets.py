@@ -1,0 +1,72 @@
+"""Snippets: every format by name, built by routing.snippets from the sandbox's key."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import error_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_all_snippets_carry_the_key(world, client_for, make_sandbox):
+    sandbox = make_sandbox("pr-1")
+    body = client_for(world.bob).get("/api/v1/sandboxes/pr-1/snippets").json()
+    key = sandbox.routing_key
+    assert body["routingKey"] == key
+    assert body["url"] == "http://orders.shop.svc.cluster.local:8080/"
+    assert body["snippets"]["header"] == f"x-sidestage-route: {key}"
+    assert body["snippets"]["baggage"] == f"baggage: sidestage={key}"
+    assert f"baggage: sidestage={key}" in body["snippets"]["curl"]
+    assert "dtab" not in body["snippets"]
+    assert f"deployment/orders-sbx-{key}" in body["snippets"]["mirrord"]
+
+
+@pytest.mark.parametrize("fmt", ["curl", "baggage", "header", "modheader", "mirrord"])
+def test_each_format_by_name(world, client_for, make_sandbox, fmt):
+    sandbox = make_sandbox("pr-1")
+    body = client_for(world.alice).get(f"/api/v1/sandboxes/pr-1/snippets/{fmt}").json()
+    assert body["format"] == fmt
+    assert sandbox.routing_key in body["content"]
+
+
+def test_dtab_for_a_linkerd1_fork(world, client_for, make_sandbox):
+    sandbox = make_sandbox("pr-1", forks=[world.fork("world", image="")])
+    body = client_for(world.alice).get("/api/v1/sandboxes/pr-1/snippets/dtab").json()
+    assert body["content"] == (f"l5d-dtab: /svc/world => /svc/world-sbx-{sandbox.routing_key};")
+
+
+def test_dtab_without_linkerd1_is_404(world, client_for, make_sandbox):
+    make_sandbox("pr-1")
+    response = client_for(world.alice).get("/api/v1/sandboxes/pr-1/snippets/dtab")
+    assert response.status_code == 404
+    assert error_of(response)["message"] == (
+        "This sandbox has no Linkerd 1 fork, so it needs no dtab."
+    )
+
+
+def test_unknown_format_is_404(world, client_for, make_sandbox):
+    make_sandbox("pr-1")
+    response = client_for(world.alice).get("/api/v1/sandboxes/pr-1/snippets/telnet")
+    assert response.status_code == 404
+    assert error_of(response)["message"].startswith("Unknown snippet format 'telnet'; one of:")
+
+
+def test_custom_url(world, client_for, make_sandbox):
+    make_sandbox("pr-1")
+    body = (
+        client_for(world.alice)
+        .get("/api/v1/sandboxes/pr-1/snippets/curl?url=https://shop.staging.example/cart")
+        .json()
+    )
+    assert body["content"].endswith("https://shop.staging.example/cart")
+    response = client_for(world.alice).get("/api/v1/sandboxes/pr-1/snippets/curl?url=nope")
+    assert error_of(response)["fields"] == {"url": ["Enter a valid URL."]}
+
+
+def test_links_in_the_document(world, client_for, make_sandbox):
+    make_sandbox("pr-1")
+    links = client_for(world.alice).get("/api/v1/sandboxes/pr-1").json()["snippets"]
+    assert links["curl"] == (
+        "http://testserver/api/v1/sandboxes/pr-1/snippets/curl?tenant=shop/alice"
+    )

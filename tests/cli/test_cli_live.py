@@ -1,0 +1,187 @@
+"""`sidestage` end to end: the installed console script against a live server on the
+real PostgreSQL, with real API tokens from the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from django.db import connection
+from django.utils import timezone
+
+from sandboxes import conditions as c
+from sandboxes import services
+from sandboxes.models import Sandbox
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SIDESTAGE = str(Path(sys.executable).with_name("sidestage"))
+DOCUMENT = """\
+name: pr-42
+profile: dev
+ttl: 8h
+labels:
+  pr: "42"
+description: PR 42
+forks:
+  - service: orders
+    image: ghcr.io/acme/orders:pr-42
+    env:
+      - name: LOG_LEVEL
+        value: debug
+    replicas: 1
+"""
+
+
+@pytest.fixture
+def cli(live_api, world, tmp_path):
+    tokens = {}
+
+    def run(*args: str, user=None, tenant=None, timeout: float = 60) -> subprocess.CompletedProcess:
+        user = user or world.alice
+        key = (user.username, tenant.pk if tenant else None)
+        if key not in tokens:
+            team = tenant.team if tenant else user.teams.first()
+            tokens[key] = services.token_issue(
+                actor=user, team=team, name=f"cli-{len(tokens)}", tenant=tenant
+            ).secret
+        env = {**os.environ, "SIDESTAGE_URL": live_api.url, "SIDESTAGE_TOKEN": tokens[key]}
+        return subprocess.run(
+            [SIDESTAGE, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    (tmp_path / "sandbox.yaml").write_text(DOCUMENT)
+    return run
+
+
+def mark(sandbox_name: str, status: str, reason: str, delay: float) -> threading.Thread:
+    def write() -> None:
+        time.sleep(delay)
+        try:
+            sandbox = Sandbox.objects.get(name=sandbox_name)
+            sandbox.conditions = c.set_condition(
+                sandbox.conditions,
+                type_=c.READY,
+                status=status,
+                reason=reason,
+                message=reason,
+                generation=sandbox.generation,
+                now=timezone.now(),
+            )
+            sandbox.observed_generation = sandbox.generation
+            sandbox.save(update_fields=["conditions", "observed_generation"])
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread
+
+
+def test_apply_is_idempotent_and_outputs_json_and_yaml(cli, world):
+    first = cli("sandbox", "apply", "-f", "sandbox.yaml", "-o", "json")
+    assert first.returncode == 0, first.stderr
+    created = json.loads(first.stdout)
+    assert (created["name"], created["tenant"], created["generation"]) == ("pr-42", "alice", 1)
+    again = cli("sandbox", "apply", "-f", "sandbox.yaml", "-o", "yaml")
+    assert again.returncode == 0, again.stderr
+    assert yaml.safe_load(again.stdout)["generation"] == 1
+    assert Sandbox.objects.filter(name="pr-42").count() == 1
+    listed = cli("sandbox", "list", "-o", "name")
+    assert listed.stdout.split() == ["pr-42"]
+    table = cli("sandbox", "get", "pr-42")
+    assert "shop/alice" in table.stdout and "orders" in table.stdout
+
+
+def test_apply_wait_ready(cli, world):
+    cli("sandbox", "apply", "-f", "sandbox.yaml")
+    writer = mark("pr-42", "True", "Ready", delay=1.0)
+    result = cli(
+        "sandbox", "apply", "-f", "sandbox.yaml", "--wait", "--timeout", "30", "-o", "json"
+    )
+    writer.join()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]["ready"] == "True"
+    assert "waiting for pr-42" in result.stderr
+
+
+def test_wait_failure_and_timeout_exit_codes(cli, world):
+    cli("sandbox", "apply", "-f", "sandbox.yaml")
+    timed_out = cli("sandbox", "wait", "pr-42", "--timeout", "1")
+    assert timed_out.returncode == 3, timed_out.stderr
+    assert "timed out after 1s" in timed_out.stderr
+    mark("pr-42", "False", "PolicyDenied", delay=0).join()
+    failed = cli("sandbox", "wait", "pr-42", "--timeout", "30")
+    assert failed.returncode == 1
+    assert "failed: PolicyDenied" in failed.stderr
+
+
+def test_snippet_extend_delete(cli, world):
+    cli("sandbox", "apply", "-f", "sandbox.yaml")
+    key = Sandbox.objects.get(name="pr-42").routing_key
+    header = cli("snippet", "pr-42", "--format", "header")
+    assert header.stdout.strip() == f"x-sidestage-route: {key}"
+    curl = cli("snippet", "pr-42", "--format", "curl")
+    assert f"baggage: sidestage={key}" in curl.stdout
+    extended = cli("sandbox", "extend", "pr-42", "--ttl", "2h", "-o", "json")
+    assert json.loads(extended.stdout)["ttl"] == 7200
+    deleted = cli("sandbox", "delete", "pr-42")
+    assert (deleted.returncode, deleted.stdout.strip()) == (0, "pr-42")
+    assert Sandbox.objects.get(name="pr-42").deletion_requested_at is not None
+
+
+def test_isolation_through_the_cli(cli, world):
+    cli("sandbox", "apply", "-f", "sandbox.yaml")
+    for args in (
+        ("sandbox", "get", "pr-42"),
+        ("sandbox", "delete", "pr-42"),
+        ("sandbox", "extend", "pr-42", "--ttl", "1h"),
+        ("snippet", "pr-42", "--format", "curl"),
+    ):
+        result = cli(*args, user=world.charlie)
+        assert result.returncode == 1, args
+        assert "Sandbox 'pr-42' not found. (not_found, HTTP 404)" in result.stderr
+    assert cli("sandbox", "list", "-o", "name", user=world.charlie).stdout.strip() == ""
+    assert Sandbox.objects.get(name="pr-42").deletion_requested_at is None
+
+
+def test_field_errors_and_usage_errors(cli, world, tmp_path):
+    (tmp_path / "bad.yaml").write_text(DOCUMENT.replace("ttl: 8h", "ttl: 30d"))
+    bad = cli("sandbox", "apply", "-f", "bad.yaml")
+    assert bad.returncode == 1
+    assert "ttl: Must be at most 604800 seconds (the team's maximum)." in bad.stderr
+    missing = cli("sandbox", "apply", "-f", "nope.yaml")
+    assert missing.returncode == 2
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIDESTAGE_")}
+    no_env = subprocess.run(
+        [SIDESTAGE, "sandbox", "list"], capture_output=True, text=True, env=env, check=False
+    )
+    assert no_env.returncode == 2
+    assert "SIDESTAGE_URL" in no_env.stderr
+
+
+def test_unreachable_server_is_exit_4(world, tmp_path):
+    env = {**os.environ, "SIDESTAGE_URL": "http://127.0.0.1:9", "SIDESTAGE_TOKEN": "sst_x_y"}
+    result = subprocess.run(
+        [SIDESTAGE, "sandbox", "list"], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 4
+
+
+def test_the_cli_does_not_import_django():
+    code = "import sys, sandboxes.cli.main; print('django' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
