@@ -14,15 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from routing import names
-from routing import render as routing_render
-from routing.model import Fork as RouteFork
 from sandboxes import conditions as c
-from sandboxes import routes, selectors, services
+from sandboxes import selectors, services
 from sandboxes.api import snippets as api_snippets
 from sandboxes.errors import Conflict, NotAllowed, ValidationFailed
 from sandboxes.forms import ExtendForm
 from sandboxes.models import ApprovalState, Role, Sandbox
+from sandboxes.reconcile import applied_yaml
 from sandboxes.views._common import (
     CONFLICT,
     UNPROCESSABLE,
@@ -43,37 +41,16 @@ def _get_sandbox(request: HttpRequest, pk: int) -> Sandbox:
 
 
 def _routes_yaml(sandbox: Sandbox) -> str:
-    """The routing objects for this sandbox's forks, as YAML.
+    """What the reconciler last applied for this sandbox, as YAML.
 
-    Rendered here with `routing.render` until the reconciler records the manifests it
-    applied; then only this function changes. Only this sandbox's rules are rendered:
-    a shared Istio VirtualService also holds other sandboxes' (and teams') keys.
-    """
+    The reconciler stores only what this sandbox's people may read: its own rule of a
+    shared VirtualService (other teams' keys are not theirs to see) and masked
+    baseline env values. Linkerd 1 forks have no objects; their dtab is a snippet."""
     if sandbox.is_deleting:
         return "# Being deleted: the routes are coming down.\n"
-    documents: list[dict] = []
-    notes: list[str] = []
-    for fork in sandbox.forks.all():
-        try:
-            route_fork = RouteFork(
-                sandbox=f"{sandbox.tenant.name}/{sandbox.name}",
-                routing_key=sandbox.routing_key,
-                fork_service=names.fork_object_name(fork.baseline.name, sandbox.routing_key),
-                tenant_key=sandbox.tenant.tenant_key,
-            )
-            rendered = routing_render.render_service_routes(
-                routes.routing_service(fork.baseline), [route_fork], wire=routes.wire_config()
-            )
-        except ValueError as exc:
-            notes.append(f"# {fork.baseline.name}: cannot render routes: {exc}")
-            continue
-        documents.extend(rendered.manifests)
-        for dtab in dict.fromkeys(rendered.dtabs.values()):
-            notes.append(
-                f"# {fork.baseline.name} (Linkerd 1): no objects; clients send l5d-dtab: {dtab}"
-            )
-    text = routing_render.manifests_to_yaml(documents) if documents else ""
-    return "\n".join([*notes, text]).strip() + "\n"
+    if not sandbox.applied_manifests:
+        return "# Nothing applied yet: the reconciler has not programmed this sandbox.\n"
+    return applied_yaml(sandbox)
 
 
 @dataclass(frozen=True)
@@ -136,23 +113,33 @@ def _snippets(sandbox: Sandbox) -> list[Snippet]:
 class ForkRow:
     fork: Any
     desired: int
+    ready: int | None  # None: the reconciler has not read this fork back yet
     status: str
     reason: str
 
 
 def _fork_rows(sandbox: Sandbox) -> list[ForkRow]:
-    """Desired replicas and what the reconciler reported about workloads.
-
-    The one place that reads per-fork status: the reconciler records only the
-    `WorkloadsReady` condition for now; per-fork ready counts plug in here.
-    """
-    workloads = sandbox.condition(c.WORKLOADS_READY)
-    status = workloads.status if workloads else "Unknown"
-    reason = workloads.reason if workloads else "NotReported"
-    return [
-        ForkRow(fork=f, desired=f.replicas, status=status, reason=reason)
-        for f in sandbox.forks.all()
-    ]
+    """Desired and live replicas per fork, as the reconciler last read them back."""
+    rows = []
+    for fork in sandbox.forks.all():
+        live = fork.status or {}
+        if live:
+            status = "True" if live.get("ready") else "False"
+            reason = live.get("message", "")
+        else:
+            workloads = sandbox.condition(c.WORKLOADS_READY)
+            status = workloads.status if workloads else "Unknown"
+            reason = workloads.reason if workloads else "NotReported"
+        rows.append(
+            ForkRow(
+                fork=fork,
+                desired=fork.replicas,
+                ready=live.get("availableReplicas") if live else None,
+                status=status,
+                reason=reason,
+            )
+        )
+    return rows
 
 
 def _conditions(sandbox: Sandbox) -> list[c.Condition]:

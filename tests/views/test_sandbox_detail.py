@@ -79,9 +79,19 @@ def test_snippets_carry_the_routing_key_and_have_copy_buttons(login, world, make
     assert f"l5d-dtab: /svc/world => /svc/world-sbx-{key};" in body
 
 
-def test_routes_yaml_shows_only_this_sandboxs_rules(login, world, make_sandbox):
+def test_routes_yaml_shows_only_this_sandboxs_rules(login, world, make_sandbox, settings, tmp_path):
+    from sandboxes.reconcile import reconcile
+
+    settings.SIDESTAGE_MANIFEST_DIR = tmp_path
+    world.shop.policy.rules.update(action="shared")
     sandbox = make_sandbox(forks=[world.fork("orders"), world.fork("frontend")])
     other = make_sandbox(name="other", forks=[world.fork("frontend")])
+    body = html.unescape(login(world.alice).get(_url(sandbox)).content.decode())
+    assert "Nothing applied yet" in body
+    # The reconciler (render-only: no cluster here) records what it applied; the
+    # shared frontend VirtualService then holds both sandboxes' rules.
+    reconcile(other.pk, cluster=None)
+    reconcile(sandbox.pk, cluster=None)
     body = html.unescape(login(world.alice).get(_url(sandbox)).content.decode())
     yaml_text = body[body.index('id="routes-yaml"') :]
     yaml_text = yaml_text[: yaml_text.index("</code>")]
@@ -135,3 +145,20 @@ def test_a_deleting_sandbox_shows_no_controls(login, world, make_sandbox):
     assert "Deleting" in body
     assert reverse("sandbox_extend", args=[sandbox.pk]) not in body
     assert reverse("sandbox_delete_confirm", args=[sandbox.pk]) not in body
+
+
+def test_forks_show_the_live_replica_counts_the_reconciler_read(login, world, make_sandbox):
+    sandbox = make_sandbox(forks=[world.fork("frontend", replicas=2)])
+    body = login(world.alice).get(_url(sandbox)).content.decode()
+    assert "2 desired" in body
+    fork = sandbox.forks.get()
+    fork.status = {
+        "replicas": 2,
+        "availableReplicas": 1,
+        "ready": False,
+        "message": "1/2 replicas available.",
+    }
+    fork.save()
+    body = login(world.alice).get(_url(sandbox)).content.decode()
+    assert "1/2 available" in body
+    assert "1/2 replicas available." in body
