@@ -1,5 +1,5 @@
 # The two commands the README promises, and a few conveniences.
-.PHONY: run test lint k8s-up k8s-down bench screenshots
+.PHONY: run test lint k8s-build k8s-up k8s-down
 
 run:            ## Run the portal (web, worker, beat) with the embedded defaults
 	scripts/run
@@ -9,6 +9,9 @@ test:           ## Install what the tests need and run every tier
 
 lint:
 	.venv/bin/ruff check .
+
+k8s-build:
+	scripts/k8s-testenv build
 
 k8s-up:
 	scripts/k8s-testenv up
