@@ -25,6 +25,9 @@ _SCRUB = (
     "CSRF_TRUSTED_ORIGINS",
     "SIDESTAGE_CLUSTER",
     "SIDESTAGE_VAR_DIR",
+    # The browser tests set this in the test process for Playwright's sync API; it is
+    # a test-harness setting, never a production one.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
     "SECURE_SSL_REDIRECT",
     "SESSION_COOKIE_SECURE",
     "CSRF_COOKIE_SECURE",

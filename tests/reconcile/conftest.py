@@ -10,48 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from bench.baseline import baseline_objects
 from sandboxes.cluster import Cluster
 from sandboxes.models import BaselineService, DataKind, Mesh, Sandbox
 from sandboxes.reconcile import Outcome, reconcile
 from tests import factories
-
-
-def baseline_objects(name: str, namespace: str, *, env: list[dict] | None = None) -> list[dict]:
-    labels = {"app": name, "tier": "backend"}
-    return [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": {"app": name}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": name,
-                                "image": f"ghcr.io/acme/{name}:1.0.0",
-                                "ports": [{"containerPort": 8080}],
-                                "env": env or [{"name": "LOG_LEVEL", "value": "info"}],
-                            },
-                            {"name": "metrics-sidecar", "image": "ghcr.io/acme/metrics:2"},
-                        ]
-                    },
-                },
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "spec": {
-                "selector": {"app": name},
-                "ports": [{"name": "http", "port": 8080, "targetPort": 8080}],
-            },
-        },
-    ]
 
 
 @dataclass

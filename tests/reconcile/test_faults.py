@@ -8,11 +8,11 @@ import copy
 import pytest
 from kubernetes import client
 
+from bench.baseline import baseline_objects
 from routing.names import fork_object_name
 from sandboxes import services
 from sandboxes.cluster import Cluster
 from sandboxes.reconcile import reconcile
-from tests.reconcile.conftest import baseline_objects
 
 pytestmark = pytest.mark.cluster
 

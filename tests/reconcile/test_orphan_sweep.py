@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.baseline import baseline_objects
 from sandboxes import services
 from sandboxes.reconcile import sweep_orphans
-from tests.reconcile.conftest import baseline_objects
 
 pytestmark = pytest.mark.cluster
 
