@@ -41,17 +41,11 @@ class DocumentBuilder:
         return links
 
     def document(self, sandbox: Sandbox) -> dict[str, Any]:
-        forks = sorted(sandbox.forks.all(), key=lambda f: f.baseline.name)
-        tenant = sandbox.tenant
+        # The spec is the document people send (the same shape in the API, the CLI's
+        # YAML and the docs); the rest is what only the server knows.
         return {
-            "name": sandbox.name,
-            "tenant": tenant.name,
-            "team": tenant.team.slug,
-            "profile": sandbox.profile,
-            "ttl": int(sandbox.ttl.total_seconds()),
-            "labels": dict(sandbox.labels or {}),
-            "description": sandbox.description,
-            "forks": [f.spec for f in forks],
+            **sandbox.spec,
+            "team": sandbox.tenant.team.slug,
             "routingKey": sandbox.routing_key,
             "generation": sandbox.generation,
             "observedGeneration": sandbox.observed_generation,
@@ -75,7 +69,7 @@ class DocumentBuilder:
                 "ready": condition_status(sandbox.conditions, "Ready"),
                 "inProgress": sandbox.in_progress,
             },
-            "snippets": self.snippet_links(sandbox, forks),
+            "snippets": self.snippet_links(sandbox, list(sandbox.forks.all())),
             "url": self.url(sandbox),
         }
 
