@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,11 @@ def pytest_configure(config: pytest.Config) -> None:
             "The test suite runs against a real PostgreSQL, not "
             f"{engine}. Run `make test`, or `eval \"$(scripts/services)\"` to set DATABASE_URL."
         )
+    # One test database per checkout: two clones (or a clone and CI) running the suite
+    # on one PostgreSQL must not drop each other's database.
+    checkout = hashlib.sha256(str(settings.BASE_DIR).encode()).hexdigest()[:8]
+    default = settings.DATABASES["default"]
+    default["TEST"] = {**default.get("TEST", {}), "NAME": f"test_{default['NAME']}_{checkout}"}
     # Set before anything builds a request handler: live servers build their
     # middleware once, before any per-test `settings` fixture could change it.
     # A fast hasher: PBKDF2's cost is for real passwords, not for test users.
