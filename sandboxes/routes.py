@@ -20,6 +20,21 @@ from routing.render import RenderedRoutes, render_service_routes
 from sandboxes.conditions import POLICY_SATISFIED, condition_status
 from sandboxes.models import Approval, ApprovalState, BaselineService, Fork, Profile, Sandbox
 
+ROUTING_FIELDS = (
+    "sandbox_id",
+    "baseline_id",
+    "sandbox__name",
+    "sandbox__routing_key",
+    "sandbox__profile",
+    "sandbox__generation",
+    "sandbox__conditions",
+    "sandbox__expires_at",
+    "sandbox__deletion_requested_at",
+    "sandbox__deleted_at",
+    "sandbox__tenant__name",
+    "sandbox__tenant__tenant_key",
+)
+
 
 def wire_config() -> rmodel.WireConfig:
     return rmodel.WireConfig(
@@ -65,7 +80,11 @@ def routable_forks(baseline: BaselineService, *, now: datetime | None = None) ->
             baseline=baseline,
             sandbox__deletion_requested_at__isnull=True,
             sandbox__deleted_at__isnull=True,
-        ).select_related("sandbox__tenant")
+        )
+        .select_related("sandbox__tenant")
+        # Only what routing needs: this runs for every reconcile of every sandbox of
+        # the service, and the big JSON columns (applied manifests) cost the most.
+        .only(*ROUTING_FIELDS)
     )
     prod_like = [f.sandbox_id for f in forks if f.sandbox.profile == Profile.PROD_LIKE]
     approvals = approved_generations(prod_like, now) if prod_like else {}
