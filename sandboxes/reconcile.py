@@ -12,7 +12,6 @@ no-op resync makes no mutating API call.
 
 from __future__ import annotations
 
-import copy
 import logging
 import shutil
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from routing.gateway_api import RouteLimitError
 from routing.istio import ForeignVirtualServiceError
-from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
+from routing.names import MANAGED_BY_LABEL, SANDBOX_LABEL, SERVICE_LABEL
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
 from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
@@ -46,6 +45,15 @@ from sandboxes.models import (
     Profile,
     Sandbox,
 )
+from sandboxes.owned_objects import (
+    ROUTE_KINDS,
+    WORKLOAD_KINDS,
+    is_subset,
+    is_workload,
+    object_key,
+    owned_selector,
+    redact_for_sandbox,
+)
 from sandboxes.policies import plan_data_isolation
 from sandboxes.routes import render_routes_for
 from sandboxes.workloads import (
@@ -59,13 +67,6 @@ from sandboxes.workloads import (
 
 log = logging.getLogger(__name__)
 
-WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("v1", "Service"))
-ROUTE_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
-    Mesh.ISTIO: (("networking.istio.io/v1", "VirtualService"),),
-    Mesh.GATEWAY_API: (("gateway.networking.k8s.io/v1", "HTTPRoute"),),
-    Mesh.LINKERD_POLICY: (("policy.linkerd.io/v1beta3", "HTTPRoute"),),
-    Mesh.LINKERD1: (),
-}
 READINESS_REQUEUE_SECONDS = 3.0
 
 
@@ -74,63 +75,6 @@ class Outcome:
     status: str
     requeue_after: float | None = None
     transient: ClusterError | None = None
-
-
-def is_subset(desired: Any, live: Any) -> bool:
-    """True if everything in `desired` is already in `live`. The API server adds
-    defaults (protocols, termination paths, weights), so live may hold more."""
-    if isinstance(desired, dict):
-        return isinstance(live, dict) and all(
-            k in live and is_subset(v, live[k]) for k, v in desired.items()
-        )
-    if isinstance(desired, list):
-        return (
-            isinstance(live, list)
-            and len(desired) == len(live)
-            and all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
-        )
-    return desired == live
-
-
-def _key(obj: dict) -> tuple[str, str, str]:
-    meta = obj["metadata"]
-    return obj["kind"], meta.get("namespace", ""), meta["name"]
-
-
-def is_workload(obj: dict) -> bool:
-    return (obj["apiVersion"], obj["kind"]) in WORKLOAD_KINDS
-
-
-def redact_for_sandbox(manifest: dict, routing_key: str, shown_env: set[str]) -> dict | None:
-    """What one sandbox's people may read of an applied object, or None.
-
-    Shared route objects hold every sandbox's routing key, and other teams' keys are
-    not theirs to see: a VirtualService keeps only this sandbox's rule and the baseline
-    catch-all, and other sandboxes' HTTPRoutes are left out. A fork Deployment's env
-    values copied from the baseline (which may hold credentials) are masked; the
-    fork's own overrides and Sidestage's variables stay readable."""
-    labels = (manifest.get("metadata") or {}).get("labels") or {}
-    owner = labels.get(SANDBOX_LABEL)
-    if owner is not None and owner != routing_key:
-        return None
-    redacted = copy.deepcopy(manifest)
-    if redacted["kind"] == "VirtualService":
-        redacted["spec"]["http"] = [
-            rule
-            for rule in redacted["spec"]["http"]
-            if rule.get("name") in (f"sbx-{routing_key}", "baseline")
-        ]
-    if redacted["kind"] == "Deployment":
-        pod = redacted["spec"]["template"].get("spec") or {}
-        for container in pod.get("containers") or []:
-            for item in container.get("env") or []:
-                if "value" in item and item["name"] not in shown_env:
-                    item["value"] = "<redacted: from the baseline or the data policy>"
-    return redacted
-
-
-def _selector(**labels: str) -> str:
-    return ",".join(f"{k}={v}" for k, v in {MANAGED_BY_LABEL: MANAGED_BY_VALUE, **labels}.items())
 
 
 class SandboxReconciler:
@@ -290,18 +234,18 @@ class SandboxReconciler:
             for obj in self.cluster.list(
                 api_version,
                 kind,
-                label_selector=_selector(**{SANDBOX_LABEL: self.sandbox.routing_key}),
+                label_selector=owned_selector(**{SANDBOX_LABEL: self.sandbox.routing_key}),
             ):
-                live[_key(obj)] = obj
+                live[object_key(obj)] = obj
         return live
 
     def sync(self, desired: list[dict], live: dict[tuple[str, str, str], dict]) -> None:
         """Apply what differs, in the given order."""
         assert self.cluster is not None
         for obj in desired:
-            current = live.get(_key(obj))
+            current = live.get(object_key(obj))
             if current is None or not is_subset(obj, current):
-                live[_key(obj)] = self.cluster.apply(obj)
+                live[object_key(obj)] = self.cluster.apply(obj)
 
     def delete_objects(self, objects: list[dict]) -> None:
         assert self.cluster is not None
@@ -334,10 +278,10 @@ class SandboxReconciler:
             for obj in self.cluster.list(
                 api_version,
                 kind,
-                label_selector=_selector(**{SERVICE_LABEL: baseline.name}),
+                label_selector=owned_selector(**{SERVICE_LABEL: baseline.name}),
                 namespace=baseline.namespace,
             ):
-                live[_key(obj)] = obj
+                live[object_key(obj)] = obj
             if kind == "VirtualService":
                 # Another owner's VirtualService for the host would shadow ours.
                 foreign_vs = list(
@@ -351,7 +295,7 @@ class SandboxReconciler:
         rendered = render_routes_for(baseline, live_virtual_services=foreign_vs)
         desired = list(rendered.manifests)
         self.sync(desired, live)
-        wanted = {_key(o) for o in desired}
+        wanted = {object_key(o) for o in desired}
         self.delete_objects([o for k, o in sorted(live.items()) if k not in wanted][::-1])
         return desired, [conflict.message for conflict in rendered.conflicts]
 
@@ -416,7 +360,7 @@ class SandboxReconciler:
             return Outcome("failed")
         # Objects of this sandbox that are no longer wanted (a fork removed): routes
         # were re-rendered above, so taking the workloads away now breaks nothing.
-        wanted = {_key(o) for o in workloads}
+        wanted = {object_key(o) for o in workloads}
         self.delete_objects(
             [o for k, o in sorted(live.items()) if k not in wanted and is_workload(o)]
         )
@@ -457,7 +401,7 @@ class SandboxReconciler:
                 continue
             service = obj["metadata"]["labels"][SERVICE_LABEL]
             fork = by_service[service]
-            ready, message, counts = deployment_readiness(live.get(_key(obj)), fork.replicas)
+            ready, message, counts = deployment_readiness(live.get(object_key(obj)), fork.replicas)
             # A Deployment applied in this run has not been rolled out by anyone yet.
             all_ready &= ready
             messages.append(f"{service}: {message}")
@@ -486,7 +430,7 @@ class SandboxReconciler:
         live = self.live_owned()
         for baseline in self.touched_services(live):
             self.sync_service_routes(baseline)
-        self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=_key))
+        self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=object_key))
         gate = self.condition(c.APPROVED) if not approved else None
         reason_text = gate["reason"] if gate else "PolicyDenied"
         message = (
@@ -533,7 +477,9 @@ class SandboxReconciler:
                 live = self.live_owned()
                 for baseline in self.touched_services(live):
                     self.sync_service_routes(baseline)
-                self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=_key))
+                self.delete_objects(
+                    sorted((o for o in live.values() if is_workload(o)), key=object_key)
+                )
                 if self.live_owned():
                     self.set(c.DELETED, "False", "Deleting", "Waiting for objects to go away.")
                     return Outcome("deleting", requeue_after=READINESS_REQUEUE_SECONDS)
@@ -686,58 +632,3 @@ def queue_resync() -> int:
     for sandbox_id in ids:
         reconcile_sandbox.delay(sandbox_id)
     return len(ids)
-
-
-def sweep_orphans(cluster: Cluster | None = _UNSET) -> list[str]:
-    """Delete owned objects whose sandbox is gone, and shared routes of services that
-    no routable sandbox forks any more. Returns what was deleted."""
-    if cluster is _UNSET:
-        cluster = cluster_from_settings()
-    if cluster is None:
-        return []
-    present_keys = set(Sandbox.objects.present().values_list("routing_key", flat=True))
-    deleted: list[str] = []
-    kinds = set(WORKLOAD_KINDS) | {k for kinds in ROUTE_KINDS.values() for k in kinds}
-    for api_version, kind in sorted(kinds):
-        try:
-            objects = cluster.list(api_version, kind, label_selector=_selector())
-        except ClusterError as exc:
-            if exc.reason == "CRDMissing":
-                continue
-            raise
-        for obj in objects:
-            labels = obj["metadata"].get("labels") or {}
-            key = labels.get(SANDBOX_LABEL)
-            if key and key not in present_keys:
-                meta = obj["metadata"]
-                if cluster.delete(api_version, kind, meta["name"], meta.get("namespace")):
-                    deleted.append("/".join(_key(obj)))
-    for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
-        with transaction.atomic():
-            locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
-            wanted = {_key(o) for o in render_routes_for(locked).manifests}
-            for api_version, kind in ROUTE_KINDS[locked.mesh]:
-                try:
-                    live = cluster.list(
-                        api_version,
-                        kind,
-                        namespace=locked.namespace,
-                        label_selector=_selector(**{SERVICE_LABEL: locked.name}),
-                    )
-                except ClusterError as exc:
-                    if exc.reason == "CRDMissing":
-                        continue
-                    raise
-                for obj in live:
-                    if _key(obj) not in wanted and not (obj["metadata"].get("labels") or {}).get(
-                        SANDBOX_LABEL
-                    ):
-                        meta = obj["metadata"]
-                        if cluster.delete(api_version, kind, meta["name"], meta.get("namespace")):
-                            deleted.append("/".join(_key(obj)))
-    return deleted
-
-
-def applied_yaml(sandbox: Sandbox) -> str:
-    """The manifests last applied for a sandbox, as YAML (for the UI and the API)."""
-    return manifests_to_yaml(sandbox.applied_manifests or [])

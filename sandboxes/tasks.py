@@ -44,9 +44,9 @@ def resync_sandboxes() -> int:
 @shared_task(name="sandboxes.tasks.sweep_orphans")
 def sweep_orphans() -> list[str]:
     """Delete owned objects whose sandbox is gone (lost messages, manual DB edits)."""
-    from sandboxes import reconcile
+    from sandboxes.sweep import sweep_orphans as sweep
 
-    deleted = reconcile.sweep_orphans()
+    deleted = sweep()
     if deleted:
         log.info("swept %d orphaned objects: %s", len(deleted), deleted)
     return deleted

@@ -20,7 +20,7 @@ from sandboxes.api import snippets as api_snippets
 from sandboxes.errors import Conflict, NotAllowed, ValidationFailed
 from sandboxes.forms import ExtendForm
 from sandboxes.models import ApprovalState, Role, Sandbox
-from sandboxes.reconcile import applied_yaml
+from sandboxes.owned_objects import applied_yaml
 from sandboxes.views._common import (
     CONFLICT,
     UNPROCESSABLE,

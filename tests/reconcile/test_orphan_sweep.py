@@ -6,7 +6,7 @@ import pytest
 
 from bench.baseline import baseline_objects
 from sandboxes import services
-from sandboxes.reconcile import sweep_orphans
+from sandboxes.sweep import sweep_orphans
 
 pytestmark = pytest.mark.cluster
 

@@ -1,0 +1,82 @@
+"""What Sidestage owns in a cluster: the kinds it applies, how it finds them (labels),
+how it decides that a live object already holds what it wants, and what of an applied
+object one sandbox's people may read. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL
+from routing.render import manifests_to_yaml
+from sandboxes.models import Mesh, Sandbox
+
+WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("v1", "Service"))
+ROUTE_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
+    Mesh.ISTIO: (("networking.istio.io/v1", "VirtualService"),),
+    Mesh.GATEWAY_API: (("gateway.networking.k8s.io/v1", "HTTPRoute"),),
+    Mesh.LINKERD_POLICY: (("policy.linkerd.io/v1beta3", "HTTPRoute"),),
+    Mesh.LINKERD1: (),
+}
+
+
+def is_subset(desired: Any, live: Any) -> bool:
+    """True if everything in `desired` is already in `live`. The API server adds
+    defaults (protocols, termination paths, weights), so live may hold more."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and all(
+            k in live and is_subset(v, live[k]) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(desired) == len(live)
+            and all(is_subset(d, v) for d, v in zip(desired, live, strict=True))
+        )
+    return desired == live
+
+
+def object_key(obj: dict) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+def is_workload(obj: dict) -> bool:
+    return (obj["apiVersion"], obj["kind"]) in WORKLOAD_KINDS
+
+
+def redact_for_sandbox(manifest: dict, routing_key: str, shown_env: set[str]) -> dict | None:
+    """What one sandbox's people may read of an applied object, or None.
+
+    Shared route objects hold every sandbox's routing key, and other teams' keys are
+    not theirs to see: a VirtualService keeps only this sandbox's rule and the baseline
+    catch-all, and other sandboxes' HTTPRoutes are left out. A fork Deployment's env
+    values copied from the baseline (which may hold credentials) are masked; the
+    fork's own overrides and Sidestage's variables stay readable."""
+    labels = (manifest.get("metadata") or {}).get("labels") or {}
+    owner = labels.get(SANDBOX_LABEL)
+    if owner is not None and owner != routing_key:
+        return None
+    redacted = copy.deepcopy(manifest)
+    if redacted["kind"] == "VirtualService":
+        redacted["spec"]["http"] = [
+            rule
+            for rule in redacted["spec"]["http"]
+            if rule.get("name") in (f"sbx-{routing_key}", "baseline")
+        ]
+    if redacted["kind"] == "Deployment":
+        pod = redacted["spec"]["template"].get("spec") or {}
+        for container in pod.get("containers") or []:
+            for item in container.get("env") or []:
+                if "value" in item and item["name"] not in shown_env:
+                    item["value"] = "<redacted: from the baseline or the data policy>"
+    return redacted
+
+
+def owned_selector(**labels: str) -> str:
+    return ",".join(f"{k}={v}" for k, v in {MANAGED_BY_LABEL: MANAGED_BY_VALUE, **labels}.items())
+
+
+def applied_yaml(sandbox: Sandbox) -> str:
+    """The manifests last applied for a sandbox, as YAML (for the UI and the API)."""
+    return manifests_to_yaml(sandbox.applied_manifests or [])

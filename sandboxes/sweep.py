@@ -1,0 +1,73 @@
+"""The orphan sweep: owned objects whose sandbox is gone (a lost message, a row
+deleted by hand), and shared routes of services that no routable sandbox forks any
+more. Celery beat runs it; the reconciler never needs it to converge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from routing.names import SANDBOX_LABEL, SERVICE_LABEL
+from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
+from sandboxes.models import BaselineService, Mesh, Sandbox
+from sandboxes.owned_objects import (
+    ROUTE_KINDS,
+    WORKLOAD_KINDS,
+    object_key,
+    owned_selector,
+)
+from sandboxes.routes import render_routes_for
+
+_UNSET: Any = object()
+
+
+def _list(cluster: Cluster, api_version: str, kind: str, **kwargs: Any) -> list[dict]:
+    """Like Cluster.list, but a kind whose CRD is not installed simply has no objects."""
+    try:
+        return cluster.list(api_version, kind, **kwargs)
+    except ClusterError as exc:
+        if exc.reason == "CRDMissing":
+            return []
+        raise
+
+
+def _delete(cluster: Cluster, obj: dict, deleted: list[str]) -> None:
+    meta = obj["metadata"]
+    if cluster.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")):
+        deleted.append("/".join(object_key(obj)))
+
+
+def sweep_orphans(cluster: Cluster | None = _UNSET) -> list[str]:
+    """Delete owned objects whose sandbox is gone, and shared routes of services that
+    no routable sandbox forks any more. Returns what was deleted."""
+    if cluster is _UNSET:
+        cluster = cluster_from_settings()
+    if cluster is None:
+        return []
+    present_keys = set(Sandbox.objects.present().values_list("routing_key", flat=True))
+    deleted: list[str] = []
+    kinds = set(WORKLOAD_KINDS) | {k for kinds in ROUTE_KINDS.values() for k in kinds}
+    for api_version, kind in sorted(kinds):
+        for obj in _list(cluster, api_version, kind, label_selector=owned_selector()):
+            key = (obj["metadata"].get("labels") or {}).get(SANDBOX_LABEL)
+            if key and key not in present_keys:
+                _delete(cluster, obj, deleted)
+    for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
+        # Locked like a reconcile of this service, so the two never race.
+        with transaction.atomic():
+            locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
+            wanted = {object_key(o) for o in render_routes_for(locked).manifests}
+            for api_version, kind in ROUTE_KINDS[locked.mesh]:
+                shared = _list(
+                    cluster,
+                    api_version,
+                    kind,
+                    namespace=locked.namespace,
+                    label_selector=owned_selector(**{SERVICE_LABEL: locked.name}),
+                )
+                for obj in shared:
+                    per_sandbox = (obj["metadata"].get("labels") or {}).get(SANDBOX_LABEL)
+                    if object_key(obj) not in wanted and not per_sandbox:
+                        _delete(cluster, obj, deleted)
+    return deleted
