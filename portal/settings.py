@@ -98,8 +98,13 @@ if REDIS_URL:
     # A message a killed worker held (acks_late) is redelivered after this. It must
     # outlast the longest task (CELERY_TASK_TIME_LIMIT) plus the longest countdown we
     # schedule (60 s), or a slow task would run twice at once.
+    # kombu sweeps for such messages every interval x throttle seconds (100 s by
+    # default); every 10 s is one cheap scan per worker and brings a dead worker's
+    # reconcile back within visibility_timeout + 10 s.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     }
     CACHES = {
         "default": {

@@ -63,10 +63,12 @@ class Worker:
         return self.process.returncode
 
 
-def start_worker(log_path: Path, **env_overrides: str) -> Worker:
-    """Flush the test Redis database and start a worker with the test database; the
-    caller stops it. `env_overrides` select the cluster mode and the like."""
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+def start_worker(log_path: Path, *, flush: bool = True, **env_overrides: str) -> Worker:
+    """Start a worker on the test database (after flushing the test Redis database,
+    unless `flush` is False); the caller stops it. `env_overrides` select the cluster
+    mode and the like."""
+    if flush:
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SIDESTAGE_", "KUBE"))
     }
