@@ -39,6 +39,7 @@ from sandboxes.spec_checks import ForkSpec, check_common, check_forks
 from sandboxes.validation import (
     SANDBOX_NAME_MAX,
     dns1123_label_errors,
+    text_errors,
     ttl_errors,
 )
 
@@ -150,6 +151,8 @@ def sandbox_create(
     for message in ttl_errors(ttl_seconds, team.max_ttl):
         errors.add("ttl", message)
     fork_specs = check_forks(team, forks, profile if isinstance(profile, str) else "", errors)
+    for message in text_errors(approval_note, max_length=REASON_MAX):
+        errors.add("approval_note", message)
     errors.raise_if_any()
 
     active = Sandbox.objects.active().filter(tenant__team=team).count()
@@ -268,6 +271,9 @@ def sandbox_delete(
     if actor is not None:
         _require_member(team, actor)
         _check_token_scope(via_token, sandbox.tenant)
+    problems = text_errors(reason, max_length=REASON_MAX)
+    if problems:
+        raise ValidationFailed({"reason": problems})
     if sandbox.is_deleting:
         return sandbox
     sandbox.deletion_requested_at = timezone.now()
@@ -339,8 +345,9 @@ def approval_request(
         raise ValidationFailed({"profile": ["Only prod-like sandboxes need an approval."]})
     if sandbox.is_deleting:
         raise Conflict(f"Sandbox {sandbox.name} is being deleted.")
-    if len(note) > REASON_MAX:
-        raise ValidationFailed({"note": [f"At most {REASON_MAX} characters."]})
+    problems = text_errors(note, max_length=REASON_MAX)
+    if problems:
+        raise ValidationFailed({"note": problems})
     approval = _request_approval(sandbox, actor, note)
     _audit(
         team=team,
@@ -384,8 +391,9 @@ def approval_decide(
     errors = FieldErrors()
     if not isinstance(reason, str) or not reason.strip():
         errors.add("reason", "Give a reason for the decision.")
-    elif len(reason) > REASON_MAX:
-        errors.add("reason", f"At most {REASON_MAX} characters.")
+    else:
+        for message in text_errors(reason, max_length=REASON_MAX):
+            errors.add("reason", message)
     if approve and not (timedelta(0) < valid_for <= MAX_APPROVAL_VALIDITY):
         errors.add("valid_for", f"Must be between 1 second and {MAX_APPROVAL_VALIDITY.days} days.")
     errors.raise_if_any()
@@ -502,11 +510,10 @@ def token_issue(
     ):
         raise NotAllowed("A tenant-scoped API token may only issue tokens for its tenant.")
     errors = FieldErrors()
-    if not isinstance(name, str) or not name.strip():
-        errors.add("name", "This field is required.")
-    elif len(name) > 100:
-        errors.add("name", "At most 100 characters.")
-    elif ApiToken.objects.filter(team=team, name=name).exists():
+    name_problems = text_errors(name, max_length=100, required=True)
+    for message in name_problems:
+        errors.add("name", message)
+    if not name_problems and ApiToken.objects.filter(team=team, name=name).exists():
         errors.add("name", f"Team {team.slug} already has a token named {name}.")
     if tenant is not None and tenant.team_id != team.pk:
         errors.add("tenant", "The tenant must belong to the token's team.")

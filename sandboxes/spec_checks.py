@@ -18,6 +18,7 @@ from sandboxes.validation import (
     labels_errors,
     registry_allowed,
     replicas_errors,
+    text_errors,
 )
 
 
@@ -136,9 +137,7 @@ def check_common(
 ) -> None:
     if profile not in Profile.values:
         errors.add("profile", f"Must be one of: {', '.join(Profile.values)}.")
-    if not isinstance(description, str):
-        errors.add("description", "Must be a string.")
-    elif len(description) > DESCRIPTION_MAX:
-        errors.add("description", f"At most {DESCRIPTION_MAX} characters.")
+    for message in text_errors(description, max_length=DESCRIPTION_MAX):
+        errors.add("description", message)
     for message in labels_errors(labels):
         errors.add("labels", message)

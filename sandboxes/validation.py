@@ -9,8 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 SANDBOX_NAME_MAX = 40
-DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: `$` also matches before a trailing newline ("pr-1\n").
+DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 ENV_NAME_MAX = 128
 ENV_VALUE_MAX_BYTES = 32 * 1024
 ENV_TOTAL_MAX_BYTES = 128 * 1024
@@ -51,7 +52,7 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 _REMOTE_NAME = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 IMAGE_REFERENCE_RE = re.compile(
     rf"^(?P<name>(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_REMOTE_NAME}))"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?\Z"
 )
 IMAGE_NAME_MAX = 255
 DEFAULT_REGISTRY = "docker.io"
@@ -172,6 +173,20 @@ def env_errors(env: Any, prefix: str = "env") -> dict[str, list[str]]:
     return errors
 
 
+def text_errors(value: Any, *, max_length: int, required: bool = False) -> list[str]:
+    """Free text (descriptions, reasons, notes, names of things): a string, within its
+    length, and without NUL, which PostgreSQL refuses in text and JSON alike."""
+    if not isinstance(value, str):
+        return ["Must be a string."]
+    if required and not value.strip():
+        return ["This field is required."]
+    if len(value) > max_length:
+        return [f"At most {max_length} characters (got {len(value)})."]
+    if "\x00" in value:
+        return ["May not contain NUL characters."]
+    return []
+
+
 def replicas_errors(value: Any, maximum: int) -> list[str]:
     if isinstance(value, bool) or not isinstance(value, int):
         return ["Must be an integer."]
@@ -198,6 +213,6 @@ def labels_errors(value: Any) -> list[str]:
     for key, item in value.items():
         if not isinstance(key, str) or dns1123_label_errors(key, max_length=63):
             return [f"Label key {key!r} must be a DNS-1123 label."]
-        if not isinstance(item, str) or len(item) > LABEL_VALUE_MAX:
+        if not isinstance(item, str) or len(item) > LABEL_VALUE_MAX or "\x00" in item:
             return [f"Label {key!r} must be a string of at most {LABEL_VALUE_MAX} characters."]
     return []

@@ -10,7 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-_DURATION_RE = re.compile(r"^(\d{1,9})([smhd]?)$")
+MAX_DURATION_SECONDS = 10**9
+_DURATION_RE = re.compile(r"^(\d{1,9})([smhd]?)\Z")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -52,20 +53,27 @@ class DurationSecondsField(serializers.Field):
     """A TTL in whole seconds, or a short duration string (`90m`, `8h`, `2d`)."""
 
     default_error_messages = {
-        "invalid": "Must be a whole number of seconds or a duration like 90m, 8h or 2d."
+        "invalid": "Must be a whole number of seconds or a duration like 90m, 8h or 2d.",
+        "too_large": "Must be at most 1000000000 seconds.",
     }
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool):
             self.fail("invalid")
+        seconds: int | None = None
         if isinstance(data, int):
-            return data
-        if isinstance(data, str):
+            seconds = data
+        elif isinstance(data, str):
             match = _DURATION_RE.match(data.strip())
             if match:
-                return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        self.fail("invalid")
-        raise AssertionError  # unreachable: fail() raises
+                seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        if seconds is None:
+            self.fail("invalid")
+        # Far beyond any TTL the services allow, and far below what timedelta can hold:
+        # the services give the precise bound, this only keeps arithmetic safe.
+        if abs(seconds) > MAX_DURATION_SECONDS:
+            self.fail("too_large")
+        return seconds
 
     def to_representation(self, value: Any) -> int:
         return int(value)

@@ -20,7 +20,7 @@ from sandboxes.errors import FieldErrors, ValidationFailed
 from sandboxes.models import Fork
 from sandboxes.validation import DNS1123_LABEL_RE
 
-_CONDITION_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,62})(?:=(True|False|Unknown))?$")
+_CONDITION_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,62})(?:=(True|False|Unknown))?\Z")
 _LABEL_VALUE_MAX = 63
 _MAX_VALUES = 10
 

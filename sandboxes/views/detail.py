@@ -257,9 +257,20 @@ def sandbox_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def sandbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
     sandbox = _get_sandbox(request, pk)
-    services.sandbox_delete(
-        actor=request.user, sandbox=sandbox, reason=request.POST.get("reason", "")[:200]
-    )
+    try:
+        services.sandbox_delete(
+            actor=request.user, sandbox=sandbox, reason=request.POST.get("reason", "")[:200]
+        )
+    except ValidationFailed as exc:
+        context = {"sandbox": sandbox, "errors": exc.fields}
+        return render_page_or_partial(
+            request,
+            "sandboxes/delete.html",
+            "delete-confirm",
+            context,
+            target="danger-zone",
+            status=UNPROCESSABLE,
+        )
     messages.success(request, f"Sandbox {sandbox.name} is being deleted.")
     url = reverse("dashboard")
     if request.htmx:

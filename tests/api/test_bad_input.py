@@ -129,8 +129,33 @@ MATRIX = [
         {"labels": ["Label key 'Bad Key' must be a DNS-1123 label."]},
     ),
     ("labels-type", doc(labels=["a"]), {"labels": ["Must be an object."]}),
-    ("description-long", doc(description="x" * 501), {"description": ["At most 500 characters."]}),
+    (
+        "description-long",
+        doc(description="x" * 501),
+        {"description": ["At most 500 characters (got 501)."]},
+    ),
     ("nul", doc(description="a\x00b"), {"description": ["Null characters are not allowed."]}),
+    # `$` in a regex also matches before a trailing newline; names must not.
+    (
+        "name-trailing-newline",
+        doc(name="pr-1\n"),
+        {
+            "name": [
+                "Must be a DNS-1123 label: lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit."
+            ]
+        },
+    ),
+    (
+        "env-name-trailing-newline",
+        with_fork(env=[{"name": "FOO\n", "value": "1"}]),
+        {
+            "forks[0].env[0].name": [
+                "Must be a C identifier: letters, digits and '_', not starting with a digit."
+            ]
+        },
+    ),
+    ("ttl-huge", doc(ttl=10**20), {"ttl": ["Must be at most 1000000000 seconds."]}),
     ("unknown-top", doc(spec={}), {"spec": ["Unknown field."]}),
     ("tenant-unknown", doc(tenant="nobody"), {"tenant": ["Unknown tenant 'nobody'."]}),
     ("not-an-object", [1, 2], {"body": ["Invalid data. Expected a dictionary, but got list."]}),
@@ -309,3 +334,19 @@ def test_method_not_allowed(client_for, world):
     response = client_for(world.alice).put("/api/v1/services/orders", {}, format="json")
     assert response.status_code == 405
     assert error_of(response)["code"] == "method_not_allowed"
+
+
+def test_a_huge_token_ttl_is_a_field_error(client_for, world):
+    response = client_for(world.alice).post(
+        "/api/v1/tokens", {"name": "ci", "ttl": 10**20}, format="json"
+    )
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {"ttl": ["Must be at most 1000000000 seconds."]}
+
+
+def test_a_trailing_newline_in_a_tenant_name_is_refused(client_for, world):
+    response = client_for(world.alice).post(
+        "/api/v1/tenants", {"name": "dev\n"}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(error_of(response)["fields"]) == ["name"]

@@ -184,3 +184,14 @@ def test_labels_are_dns_keys_and_short_string_values():
         "Label 'k' must be a string of at most 63 characters."
     ]
     assert labels_errors(["x"]) == ["Must be an object of string keys to string values."]
+
+
+def test_free_text_is_bounded_and_never_holds_nul():
+    from sandboxes.validation import text_errors
+
+    assert text_errors("fine", max_length=10) == []
+    assert text_errors("a\x00b", max_length=10) == ["May not contain NUL characters."]
+    assert text_errors("x" * 11, max_length=10) == ["At most 10 characters (got 11)."]
+    assert text_errors("  ", max_length=10, required=True) == ["This field is required."]
+    assert text_errors(3, max_length=10) == ["Must be a string."]
+    assert dns1123_label_errors("pr-1\n", max_length=40) == [DNS_MSG]

@@ -189,3 +189,10 @@ def test_without_javascript_env_rows_are_added_and_removed_by_posting(login, wor
 def test_login_required(client, world):
     assert client.get(URL).status_code == 302
     assert client.post(URL, _post(world)).status_code == 302
+
+
+def test_nul_characters_are_an_inline_error_not_a_server_error(login, world):
+    response = login(world.alice).post(URL, _post(world, description="a\x00b"))
+    assert response.status_code == 422
+    assert "May not contain NUL characters." in response.content.decode()
+    assert not Sandbox.objects.filter(name="pr-7").exists()

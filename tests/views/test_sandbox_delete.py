@@ -50,3 +50,13 @@ def test_get_does_not_delete_and_other_teams_get_404(login, world, make_sandbox)
         == 404
     )
     assert not Sandbox.objects.get(pk=sandbox.pk).is_deleting
+
+
+def test_a_nul_in_the_delete_reason_is_refused_not_a_server_error(login, world, make_sandbox):
+    sandbox = make_sandbox()
+    response = login(world.alice).post(
+        reverse("sandbox_delete", args=[sandbox.pk]), {"reason": "bye\x00"}
+    )
+    assert response.status_code in (400, 422)
+    sandbox.refresh_from_db()
+    assert not sandbox.is_deleting
