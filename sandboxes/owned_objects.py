@@ -45,14 +45,17 @@ def is_workload(obj: dict) -> bool:
     return (obj["apiVersion"], obj["kind"]) in WORKLOAD_KINDS
 
 
-def redact_for_sandbox(manifest: dict, routing_key: str, shown_env: set[str]) -> dict | None:
+def redact_for_sandbox(
+    manifest: dict, routing_key: str, shown_env: set[tuple[str, str]]
+) -> dict | None:
     """What one sandbox's people may read of an applied object, or None.
 
     Shared route objects hold every sandbox's routing key, and other teams' keys are
     not theirs to see: a VirtualService keeps only this sandbox's rule and the baseline
     catch-all, and other sandboxes' HTTPRoutes are left out. A fork Deployment's env
-    values copied from the baseline (which may hold credentials) are masked; the
-    fork's own overrides and Sidestage's variables stay readable."""
+    values copied from the baseline (which may hold credentials) are masked: only the
+    exact (name, value) pairs in `shown_env` (the fork's own overrides and Sidestage's
+    variables) stay readable."""
     labels = (manifest.get("metadata") or {}).get("labels") or {}
     owner = labels.get(SANDBOX_LABEL)
     if owner is not None and owner != routing_key:
@@ -68,7 +71,7 @@ def redact_for_sandbox(manifest: dict, routing_key: str, shown_env: set[str]) ->
         pod = redacted["spec"]["template"].get("spec") or {}
         for container in pod.get("containers") or []:
             for item in container.get("env") or []:
-                if "value" in item and item["name"] not in shown_env:
+                if "value" in item and (item["name"], item["value"]) not in shown_env:
                     item["value"] = "<redacted: from the baseline or the data policy>"
     return redacted
 

@@ -297,7 +297,9 @@ class SandboxReconciler:
         self.sync(desired, live)
         wanted = {object_key(o) for o in desired}
         self.delete_objects([o for k, o in sorted(live.items()) if k not in wanted][::-1])
-        return desired, [conflict.message for conflict in rendered.conflicts]
+        # A conflict names the sandboxes of one tenant: only that tenant hears of it.
+        own_key = self.sandbox.tenant.tenant_key
+        return desired, [c.message for c in rendered.conflicts if c.tenant_key == own_key]
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -321,9 +323,13 @@ class SandboxReconciler:
             return Outcome("failed")
 
     def record_applied(self, manifests: list[dict]) -> None:
-        shown = {SANDBOX_ENV, ROUTING_KEY_ENV}
+        # Shown as is: exactly the (name, value) pairs people set themselves, and ours.
+        shown = {
+            (SANDBOX_ENV, self.sandbox.name),
+            (ROUTING_KEY_ENV, self.sandbox.routing_key),
+        }
         for fork in self.forks:
-            shown.update(e["name"] for e in fork.env or [])
+            shown.update((e["name"], e.get("value", "")) for e in fork.env or [])
         self.applied = [
             m
             for m in (redact_for_sandbox(x, self.sandbox.routing_key, shown) for x in manifests)

@@ -114,6 +114,16 @@ def check_forks(team: Team, forks: Any, profile: str, errors: FieldErrors) -> li
             for plan in plan_data_isolation(team, baseline, profile):
                 if plan.problem:
                     errors.add(f"{path}.service", plan.problem)
+            # The data policy decides these variables; an override would defeat it.
+            managed = {r.env_var: r.name for r in baseline.data_resources.all()}
+            for j, item in enumerate(env if isinstance(env, list) else []):
+                name = item.get("name") if isinstance(item, Mapping) else None
+                if name in managed:
+                    errors.add(
+                        f"{path}.env[{j}].name",
+                        f"{name} points at {managed[name]}; the data-isolation policy "
+                        "decides its value, so a fork cannot override it.",
+                    )
             result.append(
                 ForkSpec(
                     baseline=baseline,

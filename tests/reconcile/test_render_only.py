@@ -47,3 +47,31 @@ def test_render_routes_prints_the_routes_of_one_service(world, capsys):
     assert docs[0]["spec"]["http"][0]["name"] == f"sbx-{a.routing_key}"
     call_command("render_routes", "frontend")
     assert "nothing to apply" in capsys.readouterr().out
+
+
+def test_the_record_people_read_masks_every_value_they_did_not_set():
+    from sandboxes.owned_objects import redact_for_sandbox
+
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web-sbx-k", "labels": {"sidestage.dev/sandbox": "k" * 20}},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "web", "env": [{"name": "LOG_LEVEL", "value": "debug"}]},
+                        # A sidecar's baseline value under a name the fork also overrides.
+                        {"name": "proxy", "env": [{"name": "LOG_LEVEL", "value": "token=s3cret"}]},
+                    ]
+                }
+            }
+        },
+    }
+    shown = {("LOG_LEVEL", "debug")}
+    record = redact_for_sandbox(deployment, "k" * 20, shown)
+    web, proxy = record["spec"]["template"]["spec"]["containers"]
+    assert web["env"][0]["value"] == "debug"
+    assert proxy["env"][0]["value"].startswith("<redacted")
+    # Another sandbox's objects are not shown at all.
+    assert redact_for_sandbox(deployment, "z" * 20, shown) is None

@@ -133,3 +133,15 @@ def test_policy_actions_follow_specificity(world):
         for p in plan_data_isolation(world.shop, world.orders, "prod-like")
     }
     assert prod == {"orders-db": "read-only", "orders-events": "prefix"}
+
+
+def test_a_fork_cannot_override_an_env_var_the_data_policy_decides(world):
+    fields = _errors(
+        world, [world.fork("orders", env=[{"name": "DATABASE_URL", "value": "postgres://x"}])]
+    )
+    assert fields == {
+        "forks[0].env[0].name": [
+            "DATABASE_URL points at orders-db; the data-isolation policy decides its value, "
+            "so a fork cannot override it."
+        ]
+    }
