@@ -384,6 +384,13 @@ def approval_decide(
         raise NotAllowed("Only a lead of the team can approve or reject.")
     if approval.requested_by_id == actor.pk:
         raise NotAllowed("A lead cannot decide their own request; ask another lead.")
+    if via_token is not None:
+        # The four-eyes rule is about people: an API token can be used by whoever can
+        # read a pipeline's secrets, so a decision needs the lead's own session.
+        raise NotAllowed(
+            "Approvals are a person's decision: sign in (the dashboard or a session) "
+            "to approve or reject; API tokens cannot."
+        )
     if approval.state != ApprovalState.PENDING:
         raise Conflict(f"This request was already {approval.state}.")
     if approval.generation != sandbox.generation:
@@ -519,6 +526,11 @@ def token_issue(
         errors.add("tenant", "The tenant must belong to the token's team.")
     if ttl is not None and not timedelta(0) < ttl <= MAX_TOKEN_TTL:
         errors.add("ttl", f"Must be between 1 second and {MAX_TOKEN_TTL.days // 365} years.")
+    expires_at = timezone.now() + ttl if ttl is not None and not errors else None
+    # A token may not outlive the token that issued it.
+    parent_expiry = via_token.expires_at if via_token is not None else None
+    if parent_expiry is not None and (expires_at is None or expires_at > parent_expiry):
+        expires_at = parent_expiry
     errors.raise_if_any()
     lookup_id = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}{lookup_id}_{secrets.token_urlsafe(24)}"
@@ -529,7 +541,7 @@ def token_issue(
         name=name,
         lookup_id=lookup_id,
         secret_hash=ApiToken.hash_secret(secret),
-        expires_at=timezone.now() + ttl if ttl else None,
+        expires_at=expires_at,
     )
     _audit(
         team=team,

@@ -189,3 +189,23 @@ def test_last_used_at_is_written_at_most_once_a_minute(
     refreshed = ApiToken.objects.get(pk=pk).last_used_at
     assert refreshed > stale
     assert token.last_used_at == refreshed
+
+
+def test_a_token_cannot_mint_a_token_that_outlives_it(world):
+    from datetime import timedelta
+
+    parent = services.token_issue(
+        actor=world.alice, team=world.shop, name="short", ttl=timedelta(minutes=5)
+    ).token
+    child = services.token_issue(
+        actor=world.alice, team=world.shop, name="forever", via_token=parent
+    ).token
+    assert child.expires_at == parent.expires_at
+    longer = services.token_issue(
+        actor=world.alice,
+        team=world.shop,
+        name="longer",
+        ttl=timedelta(days=1),
+        via_token=parent,
+    ).token
+    assert longer.expires_at == parent.expires_at
