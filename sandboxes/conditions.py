@@ -39,6 +39,7 @@ TERMINAL_REASONS = frozenset(
         # the cluster refused or lacks something
         "BaselineNotFound",
         "ForeignVirtualService",
+        "NameTaken",
         "RouteLimitExceeded",
         "CRDMissing",
         "Invalid",

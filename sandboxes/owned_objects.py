@@ -41,6 +41,11 @@ def object_key(obj: dict) -> tuple[str, str, str]:
     return obj["kind"], meta.get("namespace", ""), meta["name"]
 
 
+def is_owned(obj: dict) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+
+
 def is_workload(obj: dict) -> bool:
     return (obj["apiVersion"], obj["kind"]) in WORKLOAD_KINDS
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from routing.gateway_api import RouteLimitError
 from routing.istio import ForeignVirtualServiceError
-from routing.names import MANAGED_BY_LABEL, SANDBOX_LABEL, SERVICE_LABEL
+from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
 from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
@@ -48,6 +48,7 @@ from sandboxes.models import (
 from sandboxes.owned_objects import (
     ROUTE_KINDS,
     WORKLOAD_KINDS,
+    is_owned,
     is_subset,
     is_workload,
     object_key,
@@ -240,12 +241,28 @@ class SandboxReconciler:
         return live
 
     def sync(self, desired: list[dict], live: dict[tuple[str, str, str], dict]) -> None:
-        """Apply what differs, in the given order."""
+        """Apply what differs, in the given order. An object we do not own yet is read
+        by name first: a foreign object that happens to have our name is refused, never
+        taken over by a forced apply."""
         assert self.cluster is not None
         for obj in desired:
-            current = live.get(object_key(obj))
+            key = object_key(obj)
+            current = live.get(key)
+            if current is None:
+                meta = obj["metadata"]
+                current = self.cluster.get(
+                    obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace", "")
+                )
+                if current is not None and not is_owned(current):
+                    raise ClusterError(
+                        "NameTaken",
+                        f"{obj['kind']} {meta.get('namespace')}/{meta['name']} already exists "
+                        "and is not managed by Sidestage; Sidestage will not take it over. "
+                        "Rename or remove it.",
+                        transient=False,
+                    )
             if current is None or not is_subset(obj, current):
-                live[object_key(obj)] = self.cluster.apply(obj)
+                live[key] = self.cluster.apply(obj)
 
     def delete_objects(self, objects: list[dict]) -> None:
         assert self.cluster is not None
@@ -283,14 +300,13 @@ class SandboxReconciler:
             ):
                 live[object_key(obj)] = obj
             if kind == "VirtualService":
-                # Another owner's VirtualService for the host would shadow ours.
-                foreign_vs = list(
-                    self.cluster.list(
-                        api_version,
-                        kind,
-                        label_selector=f"!{MANAGED_BY_LABEL}",
-                        namespace=baseline.namespace,
-                    )
+                # Another owner's VirtualService for the host would shadow ours, or ours
+                # theirs: in any namespace (a FQDN host reaches across), whoever manages
+                # it (`!=` also matches objects without the label, e.g. Helm's have one).
+                foreign_vs = self.cluster.list(
+                    api_version,
+                    kind,
+                    label_selector=f"{MANAGED_BY_LABEL}!={MANAGED_BY_VALUE}",
                 )
         rendered = render_routes_for(baseline, live_virtual_services=foreign_vs)
         desired = list(rendered.manifests)
@@ -348,6 +364,8 @@ class SandboxReconciler:
             provision(item)
         self.record_provisions(provisions)
         self.sync(workloads, live)
+        # Records each fork's Deployment in Fork.status: only then may routes reach it.
+        ready, messages = self.observe_workloads(workloads, live)
         route_manifests: list[dict] = []
         warnings: list[str] = []
         try:
@@ -371,7 +389,6 @@ class SandboxReconciler:
             [o for k, o in sorted(live.items()) if k not in wanted and is_workload(o)]
         )
 
-        ready, messages = self.observe_workloads(workloads, live)
         self.record_applied(workloads + route_manifests)
         dtabs = self.linkerd1_dtabs()
         routes_message = "Routes for every fork are applied."
@@ -539,7 +556,7 @@ class SandboxReconciler:
                     )
                 )
             for fork in self.forks:
-                manifests.extend(render_routes_for(fork.baseline).manifests)
+                manifests.extend(render_routes_for(fork.baseline, require_deployed=False).manifests)
             target.mkdir(parents=True, exist_ok=True)
             header = (
                 "# Render-only mode (SIDESTAGE_CLUSTER=none): nothing was applied.\n"

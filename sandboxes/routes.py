@@ -1,10 +1,13 @@
 """From database rows to the routing renderers' inputs.
 
 A sandbox is *routable* for a service when it forks the service, is not being
-deleted, has not expired, its policy is satisfied, and, if prod-like, holds a valid
-approval for its current generation. Shared route objects (an Istio VirtualService, a
-Gateway API catch-all) are rendered from every routable fork of one service, so the
-work for one change grows with that service's forks, not with all sandboxes.
+deleted, has not expired, its policy is satisfied, if prod-like holds a valid approval
+for its current generation, and (with a cluster) the reconciler has applied its fork's
+Deployment, so that a route never points at a Service that does not exist.
+
+Shared route objects (an Istio VirtualService, a Gateway API catch-all) are rendered
+from every routable fork of one service, so the work for one change grows with that
+service's forks, not with all sandboxes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sandboxes.models import Approval, ApprovalState, BaselineService, Fork, Pro
 ROUTING_FIELDS = (
     "sandbox_id",
     "baseline_id",
+    "status",
     "sandbox__name",
     "sandbox__routing_key",
     "sandbox__profile",
@@ -73,7 +77,12 @@ def is_routable(sandbox: Sandbox, approvals: dict[int, set[int]], now: datetime)
     return True
 
 
-def routable_forks(baseline: BaselineService, *, now: datetime | None = None) -> list[rmodel.Fork]:
+def routable_forks(
+    baseline: BaselineService, *, now: datetime | None = None, require_deployed: bool = True
+) -> list[rmodel.Fork]:
+    """The forks a route may point at. With `require_deployed` (a real cluster), only
+    forks whose Deployment the reconciler has applied (it records it in `Fork.status`
+    before it renders routes): a route must never reach a Service that does not exist."""
     now = now or timezone.now()
     forks = list(
         Fork.objects.filter(
@@ -97,16 +106,22 @@ def routable_forks(baseline: BaselineService, *, now: datetime | None = None) ->
         )
         for f in forks
         if is_routable(f.sandbox, approvals, now)
+        and (not require_deployed or (f.status or {}).get("deployment"))
     ]
 
 
 def render_routes_for(
-    baseline: BaselineService, *, live_virtual_services: list[dict] | None = None
+    baseline: BaselineService,
+    *,
+    live_virtual_services: list[dict] | None = None,
+    require_deployed: bool = True,
 ) -> RenderedRoutes:
-    """Every route object for one baseline service, from its routable forks."""
+    """Every route object for one baseline service, from its routable forks.
+    `require_deployed=False` renders as if every fork were deployed (render-only mode,
+    GitOps)."""
     return render_service_routes(
         routing_service(baseline),
-        routable_forks(baseline),
+        routable_forks(baseline, require_deployed=require_deployed),
         wire=wire_config(),
         live_virtual_services=live_virtual_services or (),
     )

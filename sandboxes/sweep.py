@@ -45,14 +45,20 @@ def sweep_orphans(cluster: Cluster | None = _UNSET) -> list[str]:
         cluster = cluster_from_settings()
     if cluster is None:
         return []
-    present_keys = set(Sandbox.objects.present().values_list("routing_key", flat=True))
     deleted: list[str] = []
     kinds = set(WORKLOAD_KINDS) | {k for kinds in ROUTE_KINDS.values() for k in kinds}
-    for api_version, kind in sorted(kinds):
-        for obj in _list(cluster, api_version, kind, label_selector=owned_selector()):
-            key = (obj["metadata"].get("labels") or {}).get(SANDBOX_LABEL)
-            if key and key not in present_keys:
-                _delete(cluster, obj, deleted)
+    owned = [
+        obj
+        for api_version, kind in sorted(kinds)
+        for obj in _list(cluster, api_version, kind, label_selector=owned_selector())
+    ]
+    # Read the keys after listing: an object we saw was applied by a reconcile, whose
+    # sandbox row was committed before it ran, so a new sandbox is never swept.
+    present_keys = set(Sandbox.objects.present().values_list("routing_key", flat=True))
+    for obj in owned:
+        key = (obj["metadata"].get("labels") or {}).get(SANDBOX_LABEL)
+        if key and key not in present_keys:
+            _delete(cluster, obj, deleted)
     for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
         # Locked like a reconcile of this service, so the two never race.
         with transaction.atomic():

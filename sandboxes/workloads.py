@@ -73,6 +73,18 @@ def _set_env(env: list[dict[str, Any]], name: str, value: str) -> list[dict[str,
     return out
 
 
+def _apply_data_env(
+    container: dict[str, Any], data_env: tuple[tuple[str, str], ...], *, always: bool
+) -> None:
+    env = list(container.get("env") or [])
+    reads_env_from = bool(container.get("envFrom"))
+    for env_name, value in data_env:
+        if always or reads_env_from or any(e.get("name") == env_name for e in env):
+            env = _set_env(env, env_name, value)
+    if env:
+        container["env"] = env
+
+
 def render_fork_deployment(
     spec: ForkWorkloadSpec,
     *,
@@ -95,13 +107,15 @@ def render_fork_deployment(
         containers.append({"name": spec.deployment, "image": UNKNOWN_IMAGE})
     target = _target_container(containers, spec)
     data_env = dict(spec.data_env)
+    # Data isolation applies to every container that may read the resource, init
+    # containers (migrations, native sidecars) included, so that none keeps talking to
+    # the shared data. A container with envFrom may get the variable from a ConfigMap or
+    # Secret; an explicit env entry takes precedence over envFrom.
+    for init in pod_spec.get("initContainers") or []:
+        _apply_data_env(init, spec.data_env, always=False)
     for i, container in enumerate(containers):
+        _apply_data_env(container, spec.data_env, always=i == target)
         env = list(container.get("env") or [])
-        # Data isolation applies to every container that reads the resource, so that
-        # no sidecar keeps talking to the shared data.
-        for env_name, value in spec.data_env:
-            if i == target or any(e.get("name") == env_name for e in env):
-                env = _set_env(env, env_name, value)
         if i == target:
             if spec.image:
                 container["image"] = spec.image

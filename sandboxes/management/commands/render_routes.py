@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from routing.render import manifests_to_yaml
@@ -26,7 +27,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No catalog service named {options['service']!r} (known: {known})."
             ) from exc
-        rendered = render_routes_for(baseline)
+        # Without a cluster nothing records deployments: render as if all were deployed.
+        rendered = render_routes_for(
+            baseline, require_deployed=settings.SIDESTAGE_CLUSTER != "none"
+        )
         for conflict in rendered.conflicts:
             self.stderr.write(f"warning: {conflict.message}")
         if rendered.dtabs:
