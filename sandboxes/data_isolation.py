@@ -10,6 +10,8 @@ var named by `DataResource.provisioner_dsn_env`), and are idempotent.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -145,44 +147,39 @@ def _dsn(env_name: str) -> str:
     return dsn
 
 
-def provision(item: Provision) -> None:
-    """Create the schema or database if it is missing. Idempotent."""
+@contextmanager
+def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connection]:
+    """A connection with the resource's provisioner credentials; any database error
+    becomes a DataProvisioningFailed that says what was being done."""
     try:
         with psycopg.connect(_dsn(item.dsn_env), autocommit=True, connect_timeout=5) as conn:
-            if item.kind == "schema":
-                conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(item.name))
-                )
-            else:
-                exists = conn.execute(
-                    "SELECT 1 FROM pg_database WHERE datname = %s", [item.name]
-                ).fetchone()
-                if not exists:
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(item.name)))
+            yield conn
     except psycopg.Error as exc:
         raise DataIsolationError(
-            "DataProvisioningFailed", f"creating {item.kind} {item.name}: {exc}"
+            "DataProvisioningFailed", f"{doing} {item.kind} {item.name}: {exc}"
         ) from exc
+
+
+def provision(item: Provision) -> None:
+    """Create the schema or database if it is missing. Idempotent."""
+    name = sql.Identifier(item.name)
+    with _admin_connection(item, "creating") as conn:
+        if item.kind == "schema":
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+        elif not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [item.name]
+        ).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def deprovision(item: Provision) -> None:
     """Drop the schema or database. Idempotent."""
-    try:
-        with psycopg.connect(_dsn(item.dsn_env), autocommit=True, connect_timeout=5) as conn:
-            if item.kind == "schema":
-                conn.execute(
-                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(item.name))
-                )
-            else:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(item.name)
-                    )
-                )
-    except psycopg.Error as exc:
-        raise DataIsolationError(
-            "DataProvisioningFailed", f"dropping {item.kind} {item.name}: {exc}"
-        ) from exc
+    name = sql.Identifier(item.name)
+    with _admin_connection(item, "dropping") as conn:
+        if item.kind == "schema":
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
+        else:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
 def literal_env(deployment: dict[str, Any]) -> dict[str, str | None]:
