@@ -524,6 +524,8 @@ class SandboxReconciler:
                 fork.status = {}
                 fork.save(update_fields=["status"])
         self.set(c.DELETED, "True", "Deleted", "Routes, workloads and data are gone.")
+        self.set(c.WORKLOADS_READY, "False", "Deleted", "The forks were deleted.")
+        self.set(c.ROUTES_PROGRAMMED, "False", "Deleted", "The routes were removed.")
         self.set(c.READY, "False", "Deleted", "The sandbox was deleted.")
         return Outcome("deleted")
 

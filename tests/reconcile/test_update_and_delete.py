@@ -84,6 +84,9 @@ def test_delete_removes_routes_workloads_and_data(world, cluster_world, provisio
     assert not _schema_exists(schema)
     assert sandbox.deleted_at is not None
     assert condition_status(sandbox.conditions, "Deleted") == "True"
+    # Nothing claims the forks or routes are still there.
+    for gone in ("WorkloadsReady", "RoutesProgrammed", "Ready"):
+        assert condition_status(sandbox.conditions, gone) == "False"
     # The baseline is untouched.
     assert cw.cluster.get("apps/v1", "Deployment", "web", cw.namespace) is not None
     # The record stays for the audit trail; another reconcile is a no-op.
