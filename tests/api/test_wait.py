@@ -3,49 +3,21 @@ as the reconciler writes it (set_condition + observed_generation), from a thread
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from sandboxes import conditions as c
 from sandboxes.api.wait import judge
-from sandboxes.models import Sandbox
+from tests.support.status import report_ready, report_ready_later
 
 pytestmark = pytest.mark.django_db
-
-
-def reconcile_as(sandbox_id: int, *, status: str, reason: str, delay: float = 0.0) -> None:
-    """Write the status like the reconciler: conditions plus observed_generation."""
-    time.sleep(delay)
-    try:
-        sandbox = Sandbox.objects.get(pk=sandbox_id)
-        sandbox.conditions = c.set_condition(
-            sandbox.conditions,
-            type_=c.READY,
-            status=status,
-            reason=reason,
-            message=f"{reason}.",
-            generation=sandbox.generation,
-            now=timezone.now(),
-        )
-        sandbox.observed_generation = sandbox.generation
-        sandbox.save(update_fields=["conditions", "observed_generation"])
-    finally:
-        connection.close()  # the thread's own connection
 
 
 @pytest.mark.django_db(transaction=True)
 def test_wait_returns_when_the_reconciler_marks_ready(world, client_for, make_sandbox):
     sandbox = make_sandbox("pr-1")
-    writer = threading.Thread(
-        target=reconcile_as,
-        args=(sandbox.pk,),
-        kwargs={"status": "True", "reason": "Ready", "delay": 0.7},
-    )
-    writer.start()
+    writer = report_ready_later(sandbox.pk, status="True", reason="Ready", delay=0.7)
     started = time.monotonic()
     response = client_for(world.alice).get("/api/v1/sandboxes/pr-1/wait?timeout=20")
     writer.join()
@@ -59,12 +31,9 @@ def test_wait_returns_when_the_reconciler_marks_ready(world, client_for, make_sa
 @pytest.mark.django_db(transaction=True)
 def test_wait_stops_on_a_terminal_failure(world, client_for, make_sandbox):
     sandbox = make_sandbox("pr-1")
-    writer = threading.Thread(
-        target=reconcile_as,
-        args=(sandbox.pk,),
-        kwargs={"status": "False", "reason": "ProgressDeadlineExceeded", "delay": 0.5},
+    writer = report_ready_later(
+        sandbox.pk, status="False", reason="ProgressDeadlineExceeded", delay=0.5
     )
-    writer.start()
     body = client_for(world.alice).get("/api/v1/sandboxes/pr-1/wait?timeout=20").json()
     writer.join()
     assert (body["result"], body["reason"], body["message"]) == (
@@ -84,7 +53,7 @@ def test_wait_times_out_while_in_progress(world, client_for, make_sandbox):
 
 def test_a_non_terminal_false_keeps_waiting(world, client_for, make_sandbox):
     sandbox = make_sandbox("pr-1")
-    reconcile_as_in_test(sandbox, "False", "AwaitingApproval")
+    report_ready(sandbox.pk, status="False", reason="AwaitingApproval")
     body = client_for(world.alice).get("/api/v1/sandboxes/pr-1/wait?timeout=0").json()
     assert (body["result"], body["reason"]) == ("timeout", "AwaitingApproval")
 
@@ -96,23 +65,10 @@ def test_timeout_is_capped_and_validated(world, client_for, make_sandbox):
     assert response.json()["error"]["fields"] == {"timeout": ["A valid integer is required."]}
 
 
-def reconcile_as_in_test(sandbox: Sandbox, status: str, reason: str) -> None:
-    sandbox.conditions = c.set_condition(
-        sandbox.conditions,
-        type_=c.READY,
-        status=status,
-        reason=reason,
-        message="",
-        generation=sandbox.generation,
-        now=timezone.now(),
-    )
-    sandbox.observed_generation = sandbox.generation
-    sandbox.save(update_fields=["conditions", "observed_generation"])
-
-
 def test_a_stale_ready_does_not_count(world, make_sandbox):
     sandbox = make_sandbox("pr-1")
-    reconcile_as_in_test(sandbox, "True", "Ready")
+    report_ready(sandbox.pk, status="True", reason="Ready")
+    sandbox.refresh_from_db()
     assert judge(sandbox)[0] == "ready"
     sandbox.generation += 1  # the spec changed; the reconciler has not seen it yet
     assert judge(sandbox) is None

@@ -8,17 +8,14 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from django.db import connection
-from django.utils import timezone
 
-from sandboxes import conditions as c
 from sandboxes import services
 from sandboxes.models import Sandbox
+from tests.support.status import report_ready_later
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,27 +65,8 @@ def cli(live_api, world, tmp_path):
 
 
 def mark(sandbox_name: str, status: str, reason: str, delay: float) -> threading.Thread:
-    def write() -> None:
-        time.sleep(delay)
-        try:
-            sandbox = Sandbox.objects.get(name=sandbox_name)
-            sandbox.conditions = c.set_condition(
-                sandbox.conditions,
-                type_=c.READY,
-                status=status,
-                reason=reason,
-                message=reason,
-                generation=sandbox.generation,
-                now=timezone.now(),
-            )
-            sandbox.observed_generation = sandbox.generation
-            sandbox.save(update_fields=["conditions", "observed_generation"])
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=write)
-    thread.start()
-    return thread
+    sandbox_id = Sandbox.objects.get(name=sandbox_name).pk
+    return report_ready_later(sandbox_id, status=status, reason=reason, delay=delay)
 
 
 def test_apply_is_idempotent_and_outputs_json_and_yaml(cli, world):
