@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from routing.gateway_api import RouteLimitError
@@ -89,6 +90,14 @@ class SandboxReconciler:
         self.forks: list[Fork] = list(
             sandbox.forks.select_related("baseline").prefetch_related("baseline__data_resources")
         )
+        team = sandbox.tenant.team
+        if team.policy is not None:
+            prefetch_related_objects([team.policy], "rules")
+        # The policy's decision for each fork's data, planned once per run.
+        self.data_plans = {
+            fork.pk: plan_data_isolation(team, fork.baseline, sandbox.profile)
+            for fork in self.forks
+        }
         # None: leave the record as it is (a failed run does not know what is live).
         self.applied: list[dict] | None = None
 
@@ -156,11 +165,10 @@ class SandboxReconciler:
         return True
 
     def policy_gate(self) -> bool:
-        team = self.sandbox.tenant.team
         problems = [
             plan.problem
-            for fork in self.forks
-            for plan in plan_data_isolation(team, fork.baseline, self.sandbox.profile)
+            for plans in self.data_plans.values()
+            for plan in plans
             if plan.problem
         ]
         if problems:
@@ -192,7 +200,6 @@ class SandboxReconciler:
     def desired_workloads(self) -> tuple[list[dict], list[Provision]]:
         """Read each baseline, plan its data, and render the fork Deployment and Service."""
         assert self.cluster is not None
-        team = self.sandbox.tenant.team
         objects: list[dict] = []
         provisions: list[Provision] = []
         for fork in self.forks:
@@ -207,7 +214,7 @@ class SandboxReconciler:
                 )
             service = self.cluster.get("v1", "Service", base.service, base.namespace)
             data_env, needs = plan_fork_data(
-                plan_data_isolation(team, base, self.sandbox.profile),
+                self.data_plans[fork.pk],
                 literal_env(deployment),
                 self.sandbox.routing_key,
             )
@@ -604,6 +611,7 @@ def manifest_dir(sandbox: Sandbox) -> Path:
 
 
 _UNSET: Any = object()
+MAX_TRANSIENT_RETRIES = 8
 
 
 def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
@@ -645,8 +653,6 @@ def run_reconcile_task(task: Any, sandbox_id: int) -> str:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
 
-
-MAX_TRANSIENT_RETRIES = 8
 
 
 def queue_resync() -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from routing.names import SANDBOX_LABEL, SERVICE_LABEL
-from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
+from sandboxes.cluster import Cluster, ClusterError
 from sandboxes.models import BaselineService, Mesh, Sandbox
 from sandboxes.owned_objects import (
     ROUTE_KINDS,
@@ -18,8 +18,6 @@ from sandboxes.owned_objects import (
     owned_selector,
 )
 from sandboxes.routes import render_routes_for
-
-_UNSET: Any = object()
 
 
 def _list(cluster: Cluster, api_version: str, kind: str, **kwargs: Any) -> list[dict]:
@@ -38,11 +36,9 @@ def _delete(cluster: Cluster, obj: dict, deleted: list[str]) -> None:
         deleted.append("/".join(object_key(obj)))
 
 
-def sweep_orphans(cluster: Cluster | None = _UNSET) -> list[str]:
+def sweep_orphans(cluster: Cluster | None) -> list[str]:
     """Delete owned objects whose sandbox is gone, and shared routes of services that
     no routable sandbox forks any more. Returns what was deleted."""
-    if cluster is _UNSET:
-        cluster = cluster_from_settings()
     if cluster is None:
         return []
     deleted: list[str] = []

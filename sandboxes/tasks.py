@@ -44,9 +44,10 @@ def resync_sandboxes() -> int:
 @shared_task(name="sandboxes.tasks.sweep_orphans")
 def sweep_orphans() -> list[str]:
     """Delete owned objects whose sandbox is gone (lost messages, manual DB edits)."""
+    from sandboxes.cluster import cluster_from_settings
     from sandboxes.sweep import sweep_orphans as sweep
 
-    deleted = sweep()
+    deleted = sweep(cluster_from_settings())
     if deleted:
         log.info("swept %d orphaned objects: %s", len(deleted), deleted)
     return deleted
