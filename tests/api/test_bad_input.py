@@ -103,14 +103,20 @@ MATRIX = [
     (
         "service-unknown",
         with_fork(service="nope"),
-        {"forks[0].service": ["Unknown service 'nope': not in the catalog."]},
+        {
+            "forks[0].service": [
+                "Unknown service 'nope': not in the catalog of services team shop may fork "
+                "(GET /api/v1/services lists them)."
+            ]
+        },
     ),
     (
         "namespace-forbidden",
         with_fork(service="indexer", image=""),
         {
             "forks[0].service": [
-                "Service indexer lives in namespace search, which team shop may not use."
+                "Unknown service 'indexer': not in the catalog of services team shop may fork "
+                "(GET /api/v1/services lists them)."
             ]
         },
     ),
