@@ -378,9 +378,7 @@ def four_eyes_objection(approval: Approval, actor: User) -> str | None:
     if approval.requested_by_id == actor.pk:
         return "A lead cannot decide their own request; ask another lead."
     if approval.sandbox.created_by_id == actor.pk:
-        return (
-            "You created this sandbox, so another lead must decide it (four-eyes rule)."
-        )
+        return "You created this sandbox, so another lead must decide it (four-eyes rule)."
     authored = (
         SpecRevision.objects.filter(
             sandbox_id=approval.sandbox_id, generation__lte=approval.generation, author=actor

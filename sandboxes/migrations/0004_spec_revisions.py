@@ -26,31 +26,60 @@ def backfill_from_audit(apps, schema_editor):
         generation = (data or {}).get("generation")
         if isinstance(generation, int) and generation > 1:
             rows[(sandbox_id, generation)] = SpecRevision(
-                sandbox_id=sandbox_id, generation=generation, author_id=actor_id, created_at=created_at
+                sandbox_id=sandbox_id,
+                generation=generation,
+                author_id=actor_id,
+                created_at=created_at,
             )
     SpecRevision.objects.bulk_create(rows.values(), batch_size=500)
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sandboxes', '0003_name_reusable_after_delete'),
+        ("sandboxes", "0003_name_reusable_after_delete"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SpecRevision',
+            name="SpecRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('generation', models.PositiveBigIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sandbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='sandboxes.sandbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("generation", models.PositiveBigIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sandbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="sandboxes.sandbox",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sandbox_id', 'generation'],
-                'constraints': [models.UniqueConstraint(fields=('sandbox', 'generation'), name='spec_revision_one_per_generation'), models.CheckConstraint(condition=models.Q(('generation__gte', 1)), name='spec_revision_generation_ge_1')],
+                "ordering": ["sandbox_id", "generation"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("sandbox", "generation"), name="spec_revision_one_per_generation"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("generation__gte", 1)),
+                        name="spec_revision_generation_ge_1",
+                    ),
+                ],
             },
         ),
         migrations.RunPython(backfill_from_audit, migrations.RunPython.noop),

@@ -157,7 +157,7 @@ def test_a_lead_who_changed_an_earlier_generation_cannot_approve_a_later_one(wor
     services.sandbox_update(actor=world.bob, sandbox=sandbox, description="again")
     approval = sandbox.approvals.get(state=ApprovalState.PENDING)
     assert (approval.generation, approval.requested_by) == (3, world.bob)
-    with pytest.raises(NotAllowed, match=r"You changed this sandbox's spec \(generation 2\)"):
+    with pytest.raises(NotAllowed, match=r"You changed this sandbox.s spec \(generation 2\)"):
         services.approval_decide(actor=world.dana, approval=approval, approve=True, reason="ok")
     decided = services.approval_decide(
         actor=world.alice, approval=approval, approve=True, reason="ok"
@@ -180,7 +180,7 @@ def test_an_expired_sandbox_cannot_be_approved(world):
     type(sandbox).objects.filter(pk=sandbox.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    with pytest.raises(Conflict, match="expired at .*; extend it before approving"):
+    with pytest.raises(Conflict, match=r"expired at .*; extend it before approving"):
         services.approval_decide(actor=world.alice, approval=approval, approve=True, reason="ok")
     approval.refresh_from_db()
     assert approval.state == ApprovalState.PENDING

@@ -35,8 +35,8 @@ def test_another_teams_service_reads_exactly_like_an_unknown_one(world):
     hidden = _errors(world, [world.fork("indexer")])
     missing = _errors(world, [world.fork("nope")])
     assert hidden == {"forks[0].service": [UNKNOWN.format("indexer")]}
-    assert hidden["forks[0].service"][0].replace("indexer", "nope") == (
-        missing["forks[0].service"][0]
+    assert (
+        hidden["forks[0].service"][0].replace("indexer", "nope") == (missing["forks[0].service"][0])
     )
     assert "search" not in hidden["forks[0].service"][0]
 
