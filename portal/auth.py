@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
 
+from portal import ratelimit
 from sandboxes.models import TOKEN_PREFIX, ApiToken
 
 # Writing last_used_at on every request would turn reads into writes; once a minute
@@ -57,8 +58,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 
 class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """One bucket per API token (per user for session auth), kept in the shared cache
-    (Redis in production) so every web process counts together."""
+    """One bucket per API token (per user for session auth, per address otherwise).
+
+    DRF's own throttle reads the history, decides, and writes it back: two requests in
+    parallel both read "599 of 600" and both pass, so a fleet of parallel clients on
+    one token got far more than the limit. Here the decision and the write are one
+    atomic step (`portal.ratelimit`): a Lua script in Redis, shared by every web
+    process, or a file lock in the embedded default."""
 
     scope = "token"
 
@@ -70,3 +76,15 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        allowed, self._wait = ratelimit.hit(self.key, self.num_requests, self.duration)
+        return allowed
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)
