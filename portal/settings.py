@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees a view's exception first: JSON 500s under /api/.
+    "portal.errors.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
