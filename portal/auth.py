@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest
+from django.shortcuts import render
 from django.utils import timezone
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
@@ -88,3 +91,22 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
 
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)
+
+
+# --- Login throttling (django-axes) ------------------------------------------------------
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address for login throttling (settings: SIDESTAGE_TRUSTED_PROXIES)."""
+    trusted = settings.SIDESTAGE_TRUSTED_PROXIES
+    if trusted > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= trusted:
+            return hops[-trusted]
+    return request.META.get("REMOTE_ADDR")
+
+
+def lockout_response(request: HttpRequest, response: Any = None, credentials: Any = None) -> Any:
+    """One page for every lockout: it names no account, so a locked-out unknown username
+    looks exactly like a locked-out real one. 429, as axes answers by default."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)

@@ -7,6 +7,7 @@ has a table of every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "portal",
     "sandboxes",
 ]
@@ -54,6 +56,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so it sees a view's exception first: JSON 500s under /api/.
     "portal.errors.ApiErrorMiddleware",
+    # django-axes wants to be last: it turns a lockout raised by its backend into the
+    # lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -201,7 +206,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
+
+# --- Login throttling (django-axes) -------------------------------------------------------
+# /accounts/login/ and /admin/login/ both go through django.contrib.auth's
+# authenticate(), which axes watches. After AXES_FAILURE_LIMIT failures for one
+# username from one client address, that pair is locked out for AXES_COOLOFF_MINUTES;
+# a lockout during the cool-off restarts it. The pair, not the username alone: a
+# username-only lockout would let anyone lock a lead out of the portal by guessing
+# badly on purpose. Attempts for unknown usernames are counted and locked exactly like
+# real ones, and the lockout page never names the account, so it reveals nothing.
+# The database handler (not the cache one): attempts survive a restart or a cache
+# flush, are visible in /admin/ (Access attempts) for an incident review, and a test's
+# transaction rolls them back. A login is rare enough that the extra row costs nothing.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.auth.lockout_response"
+# Behind a reverse proxy every request comes from the proxy's address, so all users
+# would share one bucket per username. SIDESTAGE_TRUSTED_PROXIES says how many proxies
+# append to X-Forwarded-For in front of the portal; the client address is then the
+# entry that many places from the right (the left-most entries are the client's own
+# and can be forged). 0 (the default): REMOTE_ADDR, the right choice without a proxy.
+SIDESTAGE_TRUSTED_PROXIES = env_int("SIDESTAGE_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.auth.client_ip"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
