@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from portal.env import env_bool, env_int, env_list, env_secret, env_str, local_secret_key
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -256,6 +258,26 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (Django's own middleware). Nothing is
+# loaded from another origin: htmx and ReDoc are vendored under static/vendor/. No
+# inline script or style anywhere; htmx's indicator styles are off (its meta config)
+# and the rules live in sidestage.css. The API docs page alone allows inline styles and
+# a blob: worker for ReDoc (sandboxes/api/urls.py). Reports go to the browser console;
+# SECURE_CSP_REPORT_URI sends them to a collector as well.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if _csp_report_uri := env_str("SECURE_CSP_REPORT_URI"):
+    SECURE_CSP["report-uri"] = [_csp_report_uri]
 
 # --- I18N / static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -265,6 +287,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+SPECTACULAR_REDOC_DIST = f"/{STATIC_URL}vendor/redoc-2.5.4"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -298,6 +321,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Request-level-isolated sandboxes on a shared Kubernetes staging cluster.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The vendored copy (static/vendor/README.md), never a CDN.
+    "REDOC_DIST": SPECTACULAR_REDOC_DIST,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
