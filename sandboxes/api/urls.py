@@ -1,6 +1,6 @@
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
-from django.conf import settings
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt

@@ -41,10 +41,10 @@ class Watch:
     def _on_console(self, message: Any) -> None:
         # HTTP errors ("Failed to load resource": the 422 of a form with errors, a
         # missing favicon) are not what this test is about; everything else is.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.console.append(message.text)
-        elif "Content Security Policy" in message.text:
-            self.console.append(message.text)
+        text = message.text
+        http_error = text.startswith("Failed to load resource")
+        if (message.type == "error" and not http_error) or "Content Security Policy" in text:
+            self.console.append(text)
 
     def _on_request(self, url: str, origin: str) -> None:
         parsed = urlparse(url)
