@@ -328,6 +328,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sandboxes.api.schema.add_error_responses",
+        "sandboxes.api.schema.describe_input_rules",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ProfileEnum": "sandboxes.models.Profile",
