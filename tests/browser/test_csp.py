@@ -1,7 +1,7 @@
 """Every page works under the Content-Security-Policy, with no violation reported: the
 portal's pages (htmx navigation, a form posted through htmx, status polling), the
-admin's login and the API docs (the vendored ReDoc). Nothing is loaded from another
-origin."""
+admin (login, a list, a change form) and the API docs (the vendored ReDoc). Nothing is
+loaded from another origin."""
 
 from __future__ import annotations
 
@@ -120,8 +120,18 @@ def test_the_api_docs_render_from_the_vendored_redoc(watched):
     watch.assert_clean()
 
 
-def test_the_admin_login_works_under_the_csp(watched, bworld):
+def test_the_admin_works_under_the_csp(watched, bworld):
+    from tests.factories import PASSWORD, UserFactory
+
+    UserFactory(username="root", is_staff=True, is_superuser=True)
     page, watch = watched()
     page.goto("/admin/login/")
-    expect(page.get_by_label("Username")).to_be_visible()
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")
+    for path in ("/admin/sandboxes/sandbox/", f"/admin/sandboxes/team/{bworld.shop.pk}/change/"):
+        page.goto(path)
+        assert page.url.endswith(path)
+        expect(page.locator("#content h1, #content h2").first).to_be_visible()
     watch.assert_clean()
