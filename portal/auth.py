@@ -10,10 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest
+from django.shortcuts import render
 from django.utils import timezone
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
 
+from portal import ratelimit
 from sandboxes.models import TOKEN_PREFIX, ApiToken
 
 # Writing last_used_at on every request would turn reads into writes; once a minute
@@ -57,8 +61,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
 
 class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """One bucket per API token (per user for session auth), kept in the shared cache
-    (Redis in production) so every web process counts together."""
+    """One bucket per API token (per user for session auth, per address otherwise).
+
+    DRF's own throttle reads the history, decides, and writes it back: two requests in
+    parallel both read "599 of 600" and both pass, so a fleet of parallel clients on
+    one token got far more than the limit. Here the decision and the write are one
+    atomic step (`portal.ratelimit`): a Lua script in Redis, shared by every web
+    process, or a file lock in the embedded default."""
 
     scope = "token"
 
@@ -70,3 +79,34 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        allowed, self._wait = ratelimit.hit(self.key, self.num_requests, self.duration)
+        return allowed
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)
+
+
+# --- Login throttling (django-axes) ------------------------------------------------------
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address for login throttling (settings: SIDESTAGE_TRUSTED_PROXIES)."""
+    trusted = settings.SIDESTAGE_TRUSTED_PROXIES
+    if trusted > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= trusted:
+            return hops[-trusted]
+    return request.META.get("REMOTE_ADDR")
+
+
+def lockout_response(request: HttpRequest, response: Any = None, credentials: Any = None) -> Any:
+    """One page for every lockout: it names no account, so a locked-out unknown username
+    looks exactly like a locked-out real one. 429, as axes answers by default."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)

@@ -7,11 +7,13 @@ has a table of every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from portal.env import env_bool, env_int, env_list, env_secret, env_str, local_secret_key
 
@@ -38,12 +40,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "portal",
     "sandboxes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +56,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees a view's exception first: JSON 500s under /api/.
+    "portal.errors.ApiErrorMiddleware",
+    # django-axes wants to be last: it turns a lockout raised by its backend into the
+    # lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -199,7 +208,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
+
+# --- Login throttling (django-axes) -------------------------------------------------------
+# /accounts/login/ and /admin/login/ both go through django.contrib.auth's
+# authenticate(), which axes watches. After AXES_FAILURE_LIMIT failures for one
+# username from one client address, that pair is locked out for AXES_COOLOFF_MINUTES;
+# a lockout during the cool-off restarts it. The pair, not the username alone: a
+# username-only lockout would let anyone lock a lead out of the portal by guessing
+# badly on purpose. Attempts for unknown usernames are counted and locked exactly like
+# real ones, and the lockout page never names the account, so it reveals nothing.
+# The database handler (not the cache one): attempts survive a restart or a cache
+# flush, are visible in /admin/ (Access attempts) for an incident review, and a test's
+# transaction rolls them back. A login is rare enough that the extra row costs nothing.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.auth.lockout_response"
+# Behind a reverse proxy every request comes from the proxy's address, so all users
+# would share one bucket per username. SIDESTAGE_TRUSTED_PROXIES says how many proxies
+# append to X-Forwarded-For in front of the portal; the client address is then the
+# entry that many places from the right (the left-most entries are the client's own
+# and can be forged). 0 (the default): REMOTE_ADDR, the right choice without a proxy.
+SIDESTAGE_TRUSTED_PROXIES = env_int("SIDESTAGE_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.auth.client_ip"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -219,6 +258,26 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (Django's own middleware). Nothing is
+# loaded from another origin: htmx and ReDoc are vendored under static/vendor/. No
+# inline script or style anywhere; htmx's indicator styles are off (its meta config)
+# and the rules live in sidestage.css. The API docs page alone allows inline styles and
+# a blob: worker for ReDoc (sandboxes/api/urls.py). Reports go to the browser console;
+# SECURE_CSP_REPORT_URI sends them to a collector as well.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if _csp_report_uri := env_str("SECURE_CSP_REPORT_URI"):
+    SECURE_CSP["report-uri"] = [_csp_report_uri]
 
 # --- I18N / static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -228,6 +287,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+SPECTACULAR_REDOC_DIST = f"/{STATIC_URL}vendor/redoc-2.5.4"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -261,11 +321,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Request-level-isolated sandboxes on a shared Kubernetes staging cluster.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The vendored copy (static/vendor/README.md), never a CDN.
+    "REDOC_DIST": SPECTACULAR_REDOC_DIST,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sandboxes.api.schema.add_error_responses",
+        "sandboxes.api.schema.describe_input_rules",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ProfileEnum": "sandboxes.models.Profile",

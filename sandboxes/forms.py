@@ -10,7 +10,6 @@ simpler than management-form indexes.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,6 +19,9 @@ from django import forms
 from django.http import QueryDict
 
 from sandboxes.models import BaselineService, Profile, Tenant
+from sandboxes.validation import ascii_int
+
+HOURS_RE = re.compile(r"^[0-9]{1,7}(?:\.[0-9]{1,6})?\Z", re.ASCII)
 
 FORM_LEVEL_KEYS = ("__all__", "tenant", "labels", "forks")
 
@@ -61,8 +63,8 @@ class ForkDraft:
             items.append({"name": row.name.strip(), "value": row.value})
             self.env_positions.append(position)
         replicas: Any = self.replicas.strip()
-        if re.fullmatch(r"-?[0-9]+", replicas):
-            replicas = int(replicas)  # anything else: the services layer says what is wrong
+        if (number := ascii_int(replicas)) is not None:
+            replicas = number  # anything else: the services layer says what is wrong
         return {
             "service": self.name,
             "image": self.image.strip(),
@@ -114,10 +116,7 @@ class SandboxDraft:
                     env=rows,
                 )
             )
-        try:
-            tenant_id: int | None = int(data.get("tenant", ""))
-        except ValueError:
-            tenant_id = None
+        tenant_id = ascii_int(data.get("tenant", ""))
         return cls(
             tenant_id=tenant_id,
             name=data.get("name", "").strip(),
@@ -139,15 +138,11 @@ class SandboxDraft:
         """The TTL in seconds, or None (and a message) when it is not a number of hours."""
         if not self.ttl_hours:
             return None  # the team's default
-        try:
-            hours = float(self.ttl_hours)
-        except ValueError:
+        # ASCII only: float() also reads Arabic-Indic digits, "1_0", "nan" and "inf".
+        if not HOURS_RE.match(self.ttl_hours):
             self.errors.setdefault("ttl", []).append("Enter a number of hours, e.g. 8 or 1.5.")
             return None
-        if not math.isfinite(hours):
-            self.errors.setdefault("ttl", []).append("Enter a number of hours, e.g. 8 or 1.5.")
-            return None
-        return round(hours * 3600)
+        return round(float(self.ttl_hours) * 3600)
 
     def service_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of `services.sandbox_create`, bar actor and tenant."""

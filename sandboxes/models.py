@@ -462,6 +462,34 @@ class Fork(models.Model):
         }
 
 
+class SpecRevision(models.Model):
+    """Who wrote each generation of a sandbox's spec (generation 1 is the creation).
+
+    The four-eyes rule reads it: nobody who wrote any generation up to the one being
+    approved may approve it, whoever filed the approval request. Written by the
+    services in the same transaction that bumps `generation`.
+    """
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="revisions")
+    generation = models.PositiveBigIntegerField()
+    author = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sandbox_id", "generation"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sandbox", "generation"], name="spec_revision_one_per_generation"
+            ),
+            models.CheckConstraint(
+                condition=Q(generation__gte=1), name="spec_revision_generation_ge_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sandbox} gen {self.generation} by {self.author}"
+
+
 class ApprovalState(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from sandboxes.models import (
     ApiToken,
@@ -23,6 +23,7 @@ from sandboxes.models import (
     Membership,
     Role,
     Sandbox,
+    SpecRevision,
     Team,
     Tenant,
 )
@@ -98,7 +99,11 @@ def audit_events_for_user(user: User, token: ApiToken | None = None) -> QuerySet
 
 
 def approvals_pending_for_lead(user: User) -> QuerySet[Approval]:
-    """Pending requests this lead may decide: their teams, not their own requests."""
+    """Pending requests this lead may decide: their teams, and none they have a stake
+    in (requested, created the sandbox, or wrote a generation of its spec)."""
+    authored = SpecRevision.objects.filter(
+        sandbox_id=OuterRef("sandbox_id"), generation__lte=OuterRef("generation"), author=user
+    )
     return (
         Approval.objects.filter(
             state=ApprovalState.PENDING,
@@ -106,6 +111,8 @@ def approvals_pending_for_lead(user: User) -> QuerySet[Approval]:
             sandbox__deletion_requested_at__isnull=True,
         )
         .exclude(requested_by=user)
+        .exclude(sandbox__created_by=user)
+        .exclude(Exists(authored))
         .select_related("sandbox__tenant__team", "requested_by")
         .prefetch_related(
             Prefetch("sandbox__forks", queryset=Fork.objects.select_related("baseline"))

@@ -31,6 +31,7 @@ from sandboxes.models import (
     Profile,
     Role,
     Sandbox,
+    SpecRevision,
     Team,
     Tenant,
     TenantKind,
@@ -104,6 +105,11 @@ def _write_forks(sandbox: Sandbox, forks: list[ForkSpec]) -> None:
         fork = existing.get(baseline_id) or Fork(sandbox=sandbox, baseline=spec.baseline)
         fork.image, fork.env, fork.replicas = spec.image, spec.env, spec.replicas
         fork.save()
+
+
+def _record_revision(sandbox: Sandbox, actor: User) -> None:
+    # The four-eyes rule needs every author of the spec, not only the last requester.
+    SpecRevision.objects.create(sandbox=sandbox, generation=sandbox.generation, author=actor)
 
 
 def _request_approval(sandbox: Sandbox, actor: User, note: str) -> Approval:
@@ -184,6 +190,7 @@ def sandbox_create(
             {"name": [f"Tenant {tenant.name} already has a sandbox named {name}."]}
         ) from exc
     _write_forks(sandbox, fork_specs)
+    _record_revision(sandbox, actor)
     if sandbox.needs_approval:
         _request_approval(sandbox, actor, approval_note)
     _audit(
@@ -243,6 +250,7 @@ def sandbox_update(
     sandbox.updated_at = timezone.now()
     sandbox.save(update_fields=["profile", "description", "labels", "generation", "updated_at"])
     _write_forks(sandbox, fork_specs)
+    _record_revision(sandbox, actor)
     if sandbox.needs_approval:
         _request_approval(sandbox, actor, "")
     else:
@@ -362,6 +370,31 @@ def approval_request(
     return approval
 
 
+def four_eyes_objection(approval: Approval, actor: User) -> str | None:
+    """Why `actor` may not decide `approval`, or None. Nobody who created the sandbox or
+    wrote any generation of its spec up to the one being approved may decide it: the
+    person who asked is not the only one with an interest in the answer (a lead creates
+    a prod-like sandbox, a member edits its description, the lead must not approve)."""
+    if approval.requested_by_id == actor.pk:
+        return "A lead cannot decide their own request; ask another lead."
+    if approval.sandbox.created_by_id == actor.pk:
+        return "You created this sandbox, so another lead must decide it (four-eyes rule)."
+    authored = (
+        SpecRevision.objects.filter(
+            sandbox_id=approval.sandbox_id, generation__lte=approval.generation, author=actor
+        )
+        .order_by("-generation")
+        .values_list("generation", flat=True)
+        .first()
+    )
+    if authored is not None:
+        return (
+            f"You changed this sandbox's spec (generation {authored}), so another lead "
+            "must decide it (four-eyes rule)."
+        )
+    return None
+
+
 @transaction.atomic
 def approval_decide(
     *,
@@ -372,18 +405,25 @@ def approval_decide(
     valid_for: timedelta = DEFAULT_APPROVAL_VALIDITY,
     via_token: ApiToken | None = None,
 ) -> Approval:
-    """A lead of the sandbox's team approves or rejects; never the person who asked."""
-    approval = (
-        Approval.objects.select_for_update()
-        .select_related("sandbox__tenant__team")
-        .get(pk=approval.pk)
+    """A lead of the sandbox's team approves or rejects; never anyone who wrote the spec
+    being decided (see `four_eyes_objection`)."""
+    # Lock order as in sandbox_update: the sandbox row, then its approval. Holding the
+    # sandbox lock means no spec change (and no new author) can slip in between the
+    # four-eyes check and the decision.
+    sandbox_id = Approval.objects.filter(pk=approval.pk).values_list("sandbox_id", flat=True).get()
+    sandbox = (
+        Sandbox.objects.select_for_update(of=("self",))
+        .select_related("tenant__team")
+        .get(pk=sandbox_id)
     )
-    sandbox = approval.sandbox
+    approval = Approval.objects.select_for_update(of=("self",)).get(pk=approval.pk)
+    approval.sandbox = sandbox
     team = sandbox.tenant.team
     if _require_member(team, actor) != Role.LEAD:
         raise NotAllowed("Only a lead of the team can approve or reject.")
-    if approval.requested_by_id == actor.pk:
-        raise NotAllowed("A lead cannot decide their own request; ask another lead.")
+    objection = four_eyes_objection(approval, actor)
+    if objection:
+        raise NotAllowed(objection, code="four_eyes")
     if via_token is not None:
         # The four-eyes rule is about people: an API token can be used by whoever can
         # read a pipeline's secrets, so a decision needs the lead's own session.
@@ -395,6 +435,14 @@ def approval_decide(
         raise Conflict(f"This request was already {approval.state}.")
     if approval.generation != sandbox.generation:
         raise Conflict("The sandbox changed since this request; decide the new request.")
+    now = timezone.now()
+    if approve and sandbox.is_deleting:
+        raise Conflict(f"Sandbox {sandbox.name} is being deleted; there is nothing to approve.")
+    if approve and sandbox.expires_at <= now:
+        raise Conflict(
+            f"Sandbox {sandbox.name} expired at {sandbox.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
+            "extend it before approving."
+        )
     errors = FieldErrors()
     if not isinstance(reason, str) or not reason.strip():
         errors.add("reason", "Give a reason for the decision.")
@@ -404,7 +452,6 @@ def approval_decide(
     if approve and not (timedelta(0) < valid_for <= MAX_APPROVAL_VALIDITY):
         errors.add("valid_for", f"Must be between 1 second and {MAX_APPROVAL_VALIDITY.days} days.")
     errors.raise_if_any()
-    now = timezone.now()
     approval.state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
     approval.decided_by = actor
     approval.decided_at = now

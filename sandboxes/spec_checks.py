@@ -40,6 +40,13 @@ class ForkSpec:
         }
 
 
+def unknown_service_message(name: str, team: Team) -> str:
+    return (
+        f"Unknown service {name!r}: not in the catalog of services team {team.slug} may fork "
+        "(GET /api/v1/services lists them)."
+    )
+
+
 def check_forks(team: Team, forks: Any, profile: str, errors: FieldErrors) -> list[ForkSpec]:
     """Validate raw fork documents (from the API, the CLI or a form) against the catalog,
     the team's allow-lists and limits, and the data-isolation policy."""
@@ -77,14 +84,10 @@ def check_forks(team: Team, forks: Any, profile: str, errors: FieldErrors) -> li
         baseline = catalog.get(service_name) if isinstance(service_name, str) else None
         if not isinstance(service_name, str) or not service_name:
             errors.add(f"{path}.service", "This field is required.")
-        elif baseline is None:
-            errors.add(f"{path}.service", f"Unknown service {service_name!r}: not in the catalog.")
-        elif baseline.namespace not in (team.allowed_namespaces or []):
-            errors.add(
-                f"{path}.service",
-                f"Service {service_name} lives in namespace {baseline.namespace}, "
-                f"which team {team.slug} may not use.",
-            )
+        elif baseline is None or baseline.namespace not in (team.allowed_namespaces or []):
+            # One message for "no such entry" and "an entry your team may not use": a
+            # different answer would let a team enumerate other teams' catalog names.
+            errors.add(f"{path}.service", unknown_service_message(service_name, team))
             baseline = None
         elif service_name in seen:
             errors.add(f"{path}.service", f"Service {service_name} is forked twice.")

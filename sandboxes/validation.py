@@ -1,5 +1,12 @@
 """Pure validation rules for what people send us. Each returns a list of messages
-(empty when valid), so callers can collect every problem of a request at once."""
+(empty when valid), so callers can collect every problem of a request at once.
+
+Everything here is ASCII by construction: character classes are spelled out
+(`[0-9]`, never `\\d` or `\\w`, which in Python's `re` also match Arabic-Indic digits
+and every Unicode letter), patterns are compiled with `re.ASCII` as a second guard, and
+numbers from text go through `ascii_int`, never a bare `int()` (which accepts `"١٢"`).
+Every length limit is the database column's (tests/sandboxes/test_validation_ascii.py
+checks them against the models)."""
 
 from __future__ import annotations
 
@@ -10,8 +17,9 @@ from typing import Any
 
 SANDBOX_NAME_MAX = 40
 # \Z, not $: `$` also matches before a trailing newline ("pr-1\n").
-DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z", re.ASCII)
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z", re.ASCII)
+ASCII_INT_RE = re.compile(r"^-?[0-9]{1,18}\Z", re.ASCII)
 ENV_NAME_MAX = 128
 ENV_VALUE_MAX_BYTES = 32 * 1024
 ENV_TOTAL_MAX_BYTES = 128 * 1024
@@ -21,6 +29,16 @@ LABEL_VALUE_MAX = 63
 DESCRIPTION_MAX = 500
 # Names the reconciler sets itself; a fork may not override them.
 RESERVED_ENV_NAMES = frozenset({"SIDESTAGE_SANDBOX", "SIDESTAGE_ROUTING_KEY"})
+
+
+def ascii_int(text: Any) -> int | None:
+    """The integer spelled by `text` in ASCII digits (an optional '-'), or None.
+
+    `int()` alone accepts any Unicode decimal digit and surrounding whitespace, and
+    `str.isdigit()` is True for "²", which `int()` then refuses with a ValueError."""
+    if isinstance(text, str) and ASCII_INT_RE.match(text):
+        return int(text)
+    return None
 
 
 def dns1123_label_errors(value: Any, *, max_length: int = 63) -> list[str]:
@@ -38,7 +56,9 @@ def dns1123_label_errors(value: Any, *, max_length: int = 63) -> list[str]:
 
 
 # --- Image references --------------------------------------------------------------------
-# The grammar of github.com/distribution/reference (what Docker and containerd parse).
+# The grammar of github.com/distribution/reference (what Docker and containerd parse),
+# with the OCI image-spec's registered digests (sha256: 64, sha512: 128 lowercase hex).
+# ASCII only: a tag of `\w` would let `:тест` or `:v` + an Arabic-Indic digit through.
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"
 _PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
@@ -47,13 +67,16 @@ _DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
 _IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
 _HOST = rf"(?:{_DOMAIN_NAME}|{_IPV6})"
 _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}"
 _REMOTE_NAME = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 IMAGE_REFERENCE_RE = re.compile(
     rf"^(?P<name>(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_REMOTE_NAME}))"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?\Z"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?\Z",
+    re.ASCII,
 )
+# Fork.image's column. name (255) + tag (1 + 128) + digest (1 + 135) could reach 520.
+IMAGE_REFERENCE_MAX = 512
 IMAGE_NAME_MAX = 255
 DEFAULT_REGISTRY = "docker.io"
 
@@ -73,6 +96,8 @@ class ImageReference:
 def parse_image_reference(value: str) -> ImageReference | None:
     """Parse and normalise like distribution/reference: a first component is a registry
     only if it has a '.' or ':' or is 'localhost'; otherwise the image is on Docker Hub."""
+    if not value.isascii() or len(value) > IMAGE_REFERENCE_MAX:
+        return None
     match = IMAGE_REFERENCE_RE.match(value)
     if not match or len(match.group("name")) > IMAGE_NAME_MAX:
         return None
@@ -96,11 +121,16 @@ def image_reference_errors(value: Any) -> list[str]:
         return []  # empty: keep the baseline's image
     if value != value.strip() or any(c.isspace() for c in value):
         return ["An image reference may not contain whitespace."]
+    if len(value) > IMAGE_REFERENCE_MAX:
+        return [f"At most {IMAGE_REFERENCE_MAX} characters (got {len(value)})."]
+    if not value.isascii():
+        return ["An image reference is ASCII only (letters, digits, '.', '_', '-', '/', ':', '@')."]
     if parse_image_reference(value) is None:
         return [
             "Not a valid image reference. Expected [registry[:port]/]name[:tag][@digest], "
-            "e.g. ghcr.io/acme/orders:1.4.2 (lowercase repository name, tag up to 128 "
-            "characters, digest like sha256:<64 hex>)."
+            "e.g. ghcr.io/acme/orders:1.4.2 (lowercase repository name up to 255 characters, "
+            "tag of letters, digits, '_', '.', '-' up to 128 characters, digest "
+            "sha256:<64 lowercase hex> or sha512:<128 lowercase hex>)."
         ]
     return []
 

@@ -10,8 +10,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sandboxes.validation import ascii_int
+
 MAX_DURATION_SECONDS = 10**9
-_DURATION_RE = re.compile(r"^(\d{1,9})([smhd]?)\Z")
+# ASCII digits only: `\d` and int() would take Arabic-Indic "12h" for 12 hours.
+_DURATION_RE = re.compile(r"^([0-9]{1,9})([smhd]?)\Z", re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -43,7 +46,8 @@ class StrictIntegerField(serializers.IntegerField):
             {"type": "integer", "description": "Seconds."},
             {
                 "type": "string",
-                "pattern": r"^\d{1,9}[smhd]?$",
+                "pattern": r"^[0-9]{1,9}[smhd]?$",
+                "maxLength": 10,
                 "description": "A duration such as 3600, 90m, 8h or 2d.",
             },
         ]
@@ -64,7 +68,7 @@ class DurationSecondsField(serializers.Field):
         if isinstance(data, int):
             seconds = data
         elif isinstance(data, str):
-            match = _DURATION_RE.match(data.strip())
+            match = _DURATION_RE.match(data)
             if match:
                 seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         if seconds is None:
@@ -77,6 +81,23 @@ class DurationSecondsField(serializers.Field):
 
     def to_representation(self, value: Any) -> int:
         return int(value)
+
+
+class AsciiIntegerField(serializers.IntegerField):
+    """An integer query parameter: ASCII digits only (DRF's IntegerField runs `int()`,
+    which reads "١٢" as 12)."""
+
+    default_error_messages = {"invalid": "Must be a whole number in ASCII digits."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, str):
+            value = ascii_int(data)
+            if value is None:
+                self.fail("invalid")
+            data = value
+        return super().to_internal_value(data)
 
 
 class StrictDictField(serializers.DictField):

@@ -124,6 +124,18 @@ def _condition_q(type_: str, status: str) -> Q:
 
 
 class EventQuery(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF reads `?until=` like an empty HTML form field and skips it; a query
+        # parameter given empty is a client mistake, not "no filter".
+        empty = [
+            name
+            for name, field in self.fields.items()
+            if not isinstance(field, serializers.CharField) and data.get(name, None) == ""
+        ]
+        if empty:
+            raise serializers.ValidationError({name: ["Must not be empty."] for name in empty})
+        return super().to_internal_value(data)
+
     sandbox = serializers.CharField(required=False, max_length=63)
     verb = serializers.CharField(required=False, max_length=64)
     actor = serializers.CharField(required=False, max_length=150)

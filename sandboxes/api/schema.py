@@ -39,6 +39,76 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+# What the services accept, written into the request schemas so that the OpenAPI
+# document is the contract (schemathesis checks both directions). The services remain
+# the judge and give the field-level messages; these only describe the same rules.
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_NO_NUL = r"^[^\u0000]*$"
+_NAME_40 = {"minLength": 1, "maxLength": 40, "pattern": _DNS_LABEL}
+_TENANT_REF = {"minLength": 1, "maxLength": 104, "pattern": r"^([a-z0-9-]{1,63}/)?[a-z0-9-]{1,40}$"}
+_DESCRIPTION = {"maxLength": 500, "pattern": _NO_NUL}
+_LABELS = {
+    "maxProperties": 32,
+    "additionalProperties": {"type": "string", "maxLength": 63, "pattern": _NO_NUL},
+}
+_SANDBOX_DOC = {
+    "name": _NAME_40,
+    "tenant": _TENANT_REF,
+    "description": _DESCRIPTION,
+    "labels": _LABELS,
+}
+INPUT_RULES: dict[str, dict[str, dict[str, Any]]] = {
+    "SandboxDocumentInRequest": _SANDBOX_DOC,
+    "SandboxPutInRequest": _SANDBOX_DOC,
+    "PatchedSandboxPatchInRequest": {"description": _DESCRIPTION, "labels": _LABELS},
+    "ForkInRequest": {
+        "service": _NAME_40,
+        # ASCII, no whitespace: the OCI reference grammar is checked by the service.
+        "image": {"maxLength": 512, "pattern": r"^[\x21-\x7e]*$"},
+        "replicas": {"minimum": 0},
+        "env": {"maxItems": 100},
+    },
+    "EnvVarInRequest": {
+        "name": {"minLength": 1, "maxLength": 128, "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+        "value": {"maxLength": 32768, "pattern": _NO_NUL},
+    },
+    "DecisionInRequest": {
+        "reason": {"minLength": 1, "maxLength": 500, "pattern": r"^[^\u0000]*\S[^\u0000]*$"},
+        "validFor": {"minimum": 1, "maximum": 30 * 86400},
+    },
+    "TenantInRequest": {"name": _NAME_40},
+    "TokenInRequest": {"name": {"minLength": 1, "maxLength": 100, "pattern": _NO_NUL}},
+    "ExtendInRequest": {},
+}
+
+
+def describe_input_rules(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: request bodies refuse unknown keys
+    (`additionalProperties: false`, as StrictSerializer does) and carry the services'
+    patterns and lengths. Keys the API ignores on input (read-only fields a client may
+    echo back from a response) are listed as such, so they are not "unknown"."""
+    from sandboxes.api.serializers import READ_ONLY_DOCUMENT_KEYS
+
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, schema in schemas.items():
+        if not name.endswith("Request") or schema.get("type") != "object":
+            continue
+        schema["additionalProperties"] = False
+        properties = schema.setdefault("properties", {})
+        for field, rules in INPUT_RULES.get(name, {}).items():
+            if field in properties:
+                properties[field].update(rules)
+        if name in ("SandboxDocumentInRequest", "SandboxPutInRequest"):
+            ignored = READ_ONLY_DOCUMENT_KEYS
+        elif name == "PatchedSandboxPatchInRequest":
+            ignored = READ_ONLY_DOCUMENT_KEYS | {"name", "tenant"}
+        else:
+            ignored = frozenset()
+        for key in sorted(ignored - set(properties)):
+            properties[key] = {"description": "Read-only; ignored on input."}
+    return result
+
+
 def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every operation may answer the error shape."""
     components = result.setdefault("components", {})

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sandboxes.api.fields import (
+    AsciiIntegerField,
     DurationSecondsField,
     StrictCharField,
     StrictDictField,
@@ -122,7 +123,7 @@ class TenantQueryIn(serializers.Serializer):
 
 
 class WaitQueryIn(TenantQueryIn):
-    timeout = serializers.IntegerField(
+    timeout = AsciiIntegerField(
         required=False, min_value=0, max_value=10**6, help_text="Seconds; capped at 60."
     )
 

@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
@@ -8,6 +11,12 @@ from sandboxes.api import account_views, schema, views
 from sandboxes.api.errors import error_body
 
 assert schema.BearerTokenScheme  # registers the OpenAPI extension
+
+DOCS_CSP = {
+    **settings.SECURE_CSP,
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "worker-src": [CSP.SELF, "blob:"],
+}
 
 router = SimpleRouter(trailing_slash=False)
 router.register("sandboxes", views.SandboxViewSet, basename="api-sandbox")
@@ -26,6 +35,14 @@ def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "docs/",
+        # ReDoc styles itself with injected <style> tags and runs its search in a blob:
+        # worker; this page alone relaxes those two directives (see settings.SECURE_CSP).
+        csp_override(DOCS_CSP)(
+            SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html")
+        ),
+        name="api-docs",
+    ),
     re_path(r"^(?P<rest>.*)$", api_not_found),
 ]

@@ -233,7 +233,8 @@ def extend(
     output: OutputOpt = Output.table,
 ) -> None:
     """Set a sandbox to expire TTL from now."""
-    value: str | int = int(ttl) if ttl.isdigit() else ttl
+    # ASCII digits only: "²".isdigit() is True and int("²") raises.
+    value: str | int = int(ttl) if ttl.isascii() and ttl.isdigit() else ttl
     emit(call(client().extend, name, value, tenant), output, sandbox_table)
 
 

@@ -14,6 +14,7 @@ from sandboxes.models import Role, Team
 # htmx swaps 2xx and these: a form that comes back with its errors beside the inputs.
 UNPROCESSABLE = 422
 CONFLICT = 409
+FORBIDDEN = 403
 
 
 def wants_partial(request: HttpRequest, target: str) -> bool:

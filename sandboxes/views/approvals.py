@@ -19,7 +19,7 @@ from sandboxes.errors import Conflict, NotAllowed, ValidationFailed
 from sandboxes.forms import DecisionForm
 from sandboxes.models import Approval, ApprovalState
 from sandboxes.policies import plan_data_isolation
-from sandboxes.views._common import CONFLICT, UNPROCESSABLE, require_lead, wants_partial
+from sandboxes.views._common import CONFLICT, FORBIDDEN, UNPROCESSABLE, require_lead, wants_partial
 
 TEMPLATE = "sandboxes/approvals.html"
 
@@ -86,7 +86,8 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
                     form.add_error(target, message)
             status = UNPROCESSABLE
         except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
+            # Shown on the card (the four-eyes rule says who must decide instead).
+            error, status = exc.message, FORBIDDEN
         except Conflict as exc:
             error, status = exc.message, CONFLICT
     else:
@@ -96,6 +97,9 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, f"{TEMPLATE}#approval-card", _review(approval, form, error), status=status
         )
+    if status == FORBIDDEN:
+        # Without htmx: the 403 page says why (and who must decide instead).
+        raise PermissionDenied(error)
     if status == 200:
         messages.success(request, f"{approval.sandbox}: {approval.get_state_display().lower()}.")
     else:

@@ -19,6 +19,7 @@ from sandboxes.errors import NotAllowed, QuotaExceeded, ValidationFailed
 from sandboxes.forms import EnvRow, SandboxDraft
 from sandboxes.models import BaselineService, Profile, Tenant
 from sandboxes.policies import plan_data_isolation
+from sandboxes.validation import ascii_int
 from sandboxes.views._common import UNPROCESSABLE, render_page_or_partial, wants_partial
 
 TEMPLATE = "sandboxes/create.html"
@@ -68,10 +69,7 @@ def sandbox_create(request: HttpRequest) -> HttpResponse:
         draft = SandboxDraft.initial(tenant, _catalog_for(user, tenant))
         return render(request, TEMPLATE, _context(user, draft, tenants))
 
-    try:
-        posted_tenant_id = int(request.POST.get("tenant", ""))
-    except ValueError:
-        posted_tenant_id = None
+    posted_tenant_id = ascii_int(request.POST.get("tenant", ""))
     tenant = next((t for t in tenants if t.pk == posted_tenant_id), None)
     draft = SandboxDraft.from_post(request.POST, _catalog_for(user, tenant))
 
@@ -109,8 +107,9 @@ def _edit_env_rows(draft: SandboxDraft, data: Any) -> None:
         fork.chosen = True
         fork.env.append(EnvRow())
     service, _, index = data.get("remove_env", "").partition(":")
-    if (fork := draft.fork(service)) and index.isdigit() and int(index) < len(fork.env):
-        del fork.env[int(index)]
+    position = ascii_int(index)
+    if (fork := draft.fork(service)) and position is not None and 0 <= position < len(fork.env):
+        del fork.env[position]
 
 
 @require_GET

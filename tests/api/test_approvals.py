@@ -111,3 +111,44 @@ def test_an_api_token_cannot_approve_even_a_leads(client_for, world, preview):
     assert response.status_code == 403
     assert error_of(response)["message"].startswith("Approvals are a person's decision")
     assert preview.approvals.get().state == ApprovalState.PENDING
+
+
+def test_a_member_patch_does_not_let_the_creating_lead_approve(client_for, session_for, world):
+    """Issue 10's bypass through the API: alice (lead) creates, bob PATCHes the
+    description, and alice's approval is refused with the four-eyes code."""
+    created = client_for(world.alice).post(
+        "/api/v1/sandboxes",
+        {"name": "preview", "tenant": "alice", "profile": "prod-like", "forks": [world.fork()]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    patched = client_for(world.bob).patch(
+        "/api/v1/sandboxes/preview?tenant=alice", {"description": "tweaked"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["generation"] == 2
+    response = session_for(world.alice).post(
+        "/api/v1/sandboxes/preview/approve?tenant=alice", {"reason": "mine"}, format="json"
+    )
+    assert response.status_code == 403
+    assert error_of(response) == {
+        "code": "four_eyes",
+        "message": "You created this sandbox, so another lead must decide it (four-eyes rule).",
+        "fields": {},
+    }
+    ok = session_for(world.dana).post(
+        "/api/v1/sandboxes/preview/approve?tenant=alice", {"reason": "reviewed"}, format="json"
+    )
+    assert ok.status_code == 200, ok.content
+    assert (ok.json()["requestedBy"], ok.json()["decidedBy"]) == ("bob", "dana")
+
+
+def test_an_expired_sandbox_cannot_be_approved(session_for, world, preview):
+    type(preview).objects.filter(pk=preview.pk).update(expires_at=preview.created_at)
+    response = session_for(world.dana).post(
+        "/api/v1/sandboxes/preview/approve?tenant=alice", {"reason": "late"}, format="json"
+    )
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "conflict"
+    assert "extend it before approving" in error_of(response)["message"]
+    assert preview.approvals.get().state == ApprovalState.PENDING

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - non-ASCII look-alikes are what some of these cases are about
 """Malformed requests: each answers 4xx in the one error shape, with the exact field
 error. Nothing a client sends produces a 500."""
 
@@ -17,6 +18,16 @@ DNS = (
     "Must be a DNS-1123 label: lowercase letters, digits and '-', "
     "starting and ending with a letter or digit."
 )
+
+
+ASCII = "An image reference is ASCII only (letters, digits, '.', '_', '-', '/', ':', '@')."
+BAD_IMAGE = (
+    "Not a valid image reference. Expected [registry[:port]/]name[:tag][@digest], "
+    "e.g. ghcr.io/acme/orders:1.4.2 (lowercase repository name up to 255 characters, "
+    "tag of letters, digits, '_', '.', '-' up to 128 characters, digest "
+    "sha256:<64 lowercase hex> or sha512:<128 lowercase hex>)."
+)
+TTL_SHAPE = "Must be a whole number of seconds or a duration like 90m, 8h or 2d."
 
 
 def with_fork(**fork):
@@ -103,14 +114,20 @@ MATRIX = [
     (
         "service-unknown",
         with_fork(service="nope"),
-        {"forks[0].service": ["Unknown service 'nope': not in the catalog."]},
+        {
+            "forks[0].service": [
+                "Unknown service 'nope': not in the catalog of services team shop may fork "
+                "(GET /api/v1/services lists them)."
+            ]
+        },
     ),
     (
         "namespace-forbidden",
         with_fork(service="indexer", image=""),
         {
             "forks[0].service": [
-                "Service indexer lives in namespace search, which team shop may not use."
+                "Unknown service 'indexer': not in the catalog of services team shop may fork "
+                "(GET /api/v1/services lists them)."
             ]
         },
     ),
@@ -156,6 +173,26 @@ MATRIX = [
         },
     ),
     ("ttl-huge", doc(ttl=10**20), {"ttl": ["Must be at most 1000000000 seconds."]}),
+    # ASCII only, the OCI grammar, and the column's length: 400, never a 500.
+    (
+        "image-cyrillic-tag",
+        with_fork(image="ghcr.io/acme/orders:тест"),
+        {"forks[0].image": [ASCII]},
+    ),
+    ("image-arabic-digit", with_fork(image="ghcr.io/acme/orders:v١"), {"forks[0].image": [ASCII]}),
+    (
+        "image-digest-too-long",
+        with_fork(image="ghcr.io/acme/orders@sha256:" + "a" * 600),
+        {"forks[0].image": ["At most 512 characters (got 627)."]},
+    ),
+    (
+        "image-digest-wrong-length",
+        with_fork(image="ghcr.io/acme/orders@sha256:" + "a" * 65),
+        {"forks[0].image": [BAD_IMAGE]},
+    ),
+    ("ttl-arabic-digits", doc(ttl="١٢"), {"ttl": [TTL_SHAPE]}),
+    ("ttl-fullwidth-digits", doc(ttl="１２h"), {"ttl": [TTL_SHAPE]}),
+    ("ttl-padded", doc(ttl=" 12"), {"ttl": [TTL_SHAPE]}),
     ("unknown-top", doc(spec={}), {"spec": ["Unknown field."]}),
     ("tenant-unknown", doc(tenant="nobody"), {"tenant": ["Unknown tenant 'nobody'."]}),
     ("not-an-object", [1, 2], {"body": ["Invalid data. Expected a dictionary, but got list."]}),
@@ -345,8 +382,13 @@ def test_a_huge_token_ttl_is_a_field_error(client_for, world):
 
 
 def test_a_trailing_newline_in_a_tenant_name_is_refused(client_for, world):
-    response = client_for(world.alice).post(
-        "/api/v1/tenants", {"name": "dev\n"}, format="json"
-    )
+    response = client_for(world.alice).post("/api/v1/tenants", {"name": "dev\n"}, format="json")
     assert response.status_code == 400
     assert list(error_of(response)["fields"]) == ["name"]
+
+
+def test_wait_timeout_is_ascii(client_for, world, make_sandbox):
+    make_sandbox("pr-1")
+    response = client_for(world.alice).get("/api/v1/sandboxes/pr-1/wait?timeout=١")
+    assert response.status_code == 400
+    assert error_of(response)["fields"] == {"timeout": ["Must be a whole number in ASCII digits."]}

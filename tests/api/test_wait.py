@@ -62,7 +62,9 @@ def test_timeout_is_capped_and_validated(world, client_for, make_sandbox):
     make_sandbox("pr-1")
     response = client_for(world.alice).get("/api/v1/sandboxes/pr-1/wait?timeout=soon")
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"timeout": ["A valid integer is required."]}
+    assert response.json()["error"]["fields"] == {
+        "timeout": ["Must be a whole number in ASCII digits."]
+    }
 
 
 def test_a_stale_ready_does_not_count(world, make_sandbox):

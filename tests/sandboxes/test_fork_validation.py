@@ -19,18 +19,26 @@ def _errors(world, forks, **kwargs) -> dict[str, list[str]]:
     return err.value.fields
 
 
+UNKNOWN = (
+    "Unknown service {!r}: not in the catalog of services team shop may fork "
+    "(GET /api/v1/services lists them)."
+)
+
+
 def test_unknown_service(world):
-    assert _errors(world, [world.fork("nope")]) == {
-        "forks[0].service": ["Unknown service 'nope': not in the catalog."]
-    }
+    assert _errors(world, [world.fork("nope")]) == {"forks[0].service": [UNKNOWN.format("nope")]}
 
 
-def test_service_in_a_namespace_the_team_may_not_use(world):
-    assert _errors(world, [world.fork("indexer")]) == {
-        "forks[0].service": [
-            "Service indexer lives in namespace search, which team shop may not use."
-        ]
-    }
+def test_another_teams_service_reads_exactly_like_an_unknown_one(world):
+    """Otherwise a team could enumerate the names (and namespaces) of every other team's
+    catalog entries by trying them."""
+    hidden = _errors(world, [world.fork("indexer")])
+    missing = _errors(world, [world.fork("nope")])
+    assert hidden == {"forks[0].service": [UNKNOWN.format("indexer")]}
+    assert (
+        hidden["forks[0].service"][0].replace("indexer", "nope") == (missing["forks[0].service"][0])
+    )
+    assert "search" not in hidden["forks[0].service"][0]
 
 
 def test_the_same_service_cannot_be_forked_twice(world):

@@ -103,3 +103,28 @@ def test_only_post(login, world, make_sandbox):
     approval = _approval(world, make_sandbox)
     url = reverse("approval_decide", args=[approval.pk])
     assert login(world.alice).get(url).status_code == 405
+
+
+def test_the_creating_lead_sees_why_after_a_member_edited(login, world, make_sandbox):
+    from sandboxes import services
+
+    sandbox = make_sandbox(
+        user=world.alice,
+        tenant=world.alice_tenant,
+        name="preview",
+        profile="prod-like",
+        forks=[world.fork("payments")],
+    )
+    services.sandbox_update(actor=world.bob, sandbox=sandbox, description="tweaked")
+    approval = sandbox.approvals.get(state=ApprovalState.PENDING)
+    client = login(world.alice)
+    response = _post(client, approval, headers=htmx(f"approval-{approval.pk}"))
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<article id="approval-{approval.pk}"')
+    assert "You created this sandbox, so another lead must decide it" in body
+    page = _post(client, approval)
+    assert page.status_code == 403
+    assert "another lead must decide it (four-eyes rule)" in page.content.decode()
+    approval.refresh_from_db()
+    assert approval.state == ApprovalState.PENDING
