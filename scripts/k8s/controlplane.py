@@ -403,4 +403,3 @@ def register_fake_nodes(api: Api) -> float:
             return time.monotonic() - started
         time.sleep(0.2)
     raise TestenvError("kwok did not mark the fake nodes Ready within 60s; see logs/kwok.log")
-

@@ -84,10 +84,8 @@ def start_private_plane(
         raise PlaneError(f"`scripts/k8s-testenv up` took longer than {timeout:.0f}s") from None
     if result.returncode != 0:
         stop_private_plane(run_dir)
-        raise PlaneError(
-            f"`scripts/k8s-testenv up` exited {result.returncode}:\n"
-            f"{result.stderr.strip()[-2000:]}"
-        )
+        stderr = result.stderr.strip()[-2000:]
+        raise PlaneError(f"`scripts/k8s-testenv up` exited {result.returncode}:\n{stderr}")
     return PrivatePlane(
         run_dir=run_dir,
         kubeconfig=result.stdout.strip().splitlines()[-1],
@@ -110,10 +108,8 @@ def stop_private_plane(run_dir: Path) -> list[str]:
         check=False,
     )
     if result.returncode != 0:
-        problems.append(
-            f"`scripts/k8s-testenv down` exited {result.returncode}: "
-            f"{result.stderr.strip()[-500:]}"
-        )
+        stderr = result.stderr.strip()[-500:]
+        problems.append(f"`scripts/k8s-testenv down` exited {result.returncode}: {stderr}")
     stray = _stray_processes(run_dir)
     deadline = time.monotonic() + STRAY_GRACE_SECONDS
     while stray and time.monotonic() < deadline:
