@@ -13,13 +13,13 @@ there the keys' unguessability is the guard and docs/routing.md says so.
 
 from __future__ import annotations
 
+from routing.meshes.gateway_api import GATEWAY_API_VERSION
+from routing.meshes.istio import API_VERSION as ISTIO_API_VERSION
 from routing.model import DEFAULT_WIRE, WireConfig
 from routing.names import managed_labels
 
-ISTIO_API_VERSION = "networking.istio.io/v1"
 ISTIO_SECURITY_VERSION = "security.istio.io/v1"
 ISTIO_ENVOYFILTER_VERSION = "networking.istio.io/v1alpha3"
-GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 DEFAULT_GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 
 # Linkerd's per-request context headers; any of them would let a caller steer routing.

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from routing import gateway_api, istio, linkerd
-from routing.keys import RoutePlan, TenantConflict, plan_routes
+from routing.meshes import get_mesh
 from routing.model import DEFAULT_WIRE, BaselineService, Fork, WireConfig
+from routing.plan import TenantConflict, plan_routes
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,8 @@ class RenderedRoutes:
 
     ``manifests`` are in apply order (delete in reverse). ``conflicts`` are tenant
     keys that could not route this service; the sandbox keys still do.
-    ``dtabs`` (Linkerd 1 only) maps each routing or tenant key to its dtab entry.
+    ``dtabs`` (meshes without objects, Linkerd 1) maps each routing or tenant key to
+    its header value.
     """
 
     service: BaselineService
@@ -27,37 +28,35 @@ class RenderedRoutes:
     dtabs: Mapping[str, str] = field(default_factory=dict)
 
 
-def render_service_routes(service: BaselineService, forks: Iterable[Fork], *,
-                          wire: WireConfig = DEFAULT_WIRE,
-                          live_virtual_services: Iterable[dict] = ()) -> RenderedRoutes:
+def render_service_routes(
+    service: BaselineService,
+    forks: Iterable[Fork],
+    *,
+    wire: WireConfig = DEFAULT_WIRE,
+    foreign: Iterable[dict] = (),
+) -> RenderedRoutes:
     """Render the routing objects for ``service`` and its active ``forks``.
 
     Pure and deterministic: the same input gives byte-identical YAML. No forks
     means no objects, so the reconciler's label-selector GC removes what was there.
-    For Istio, ``live_virtual_services`` (read by the caller) are checked first and
-    :class:`routing.istio.ForeignVirtualServiceError` is raised when another owner
-    already routes the host.
+    ``foreign`` are the live objects of the mesh's ``foreign_host_kinds`` that the
+    caller read (for Istio, VirtualServices of other owners); a mesh raises a
+    :class:`routing.meshes.RouteRenderError` when they clash with its routes.
+    Raises :class:`routing.meshes.UnknownMeshError` for a mesh no module provides.
     """
-    plan: RoutePlan = plan_routes(service.name, forks)
-    manifests: list[dict] = []
-    dtabs: dict[str, str] = {}
-    if service.mesh == "istio":
-        if plan.routes:
-            istio.check_host_ownership(service, live_virtual_services)
-        vs = istio.render_virtual_service(service, plan, wire=wire)
-        if vs is not None:
-            manifests.append(vs)
-    elif service.mesh in ("gateway-api", "linkerd-policy"):
-        manifests.extend(gateway_api.render_http_routes(service, plan, wire=wire))
-    else:
-        for route in plan.routes:
-            for key in route.keys:
-                dtabs[key] = linkerd.dtab_entry(service.service_name, route.fork.fork_service)
-    return RenderedRoutes(service=service, manifests=tuple(manifests),
-                          conflicts=plan.conflicts, dtabs=dtabs)
+    mesh = get_mesh(service.mesh)
+    plan = plan_routes(service.name, forks)
+    routes = mesh.render(service, plan, wire=wire, foreign=foreign)
+    return RenderedRoutes(
+        service=service,
+        manifests=routes.manifests,
+        conflicts=plan.conflicts,
+        dtabs=routes.dtabs,
+    )
 
 
 def manifests_to_yaml(manifests: Iterable[dict]) -> str:
     """A multi-document YAML stream, in the given order, keys in insertion order."""
-    return yaml.safe_dump_all(list(manifests), sort_keys=False, default_flow_style=False,
-                              width=1000)
+    return yaml.safe_dump_all(
+        list(manifests), sort_keys=False, default_flow_style=False, width=1000
+    )

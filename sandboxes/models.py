@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from routing.meshes import MESHES
 from sandboxes.conditions import Condition, condition_status
 
 USER = settings.AUTH_USER_MODEL
@@ -28,11 +29,13 @@ class Role(models.TextChoices):
     LEAD = "lead", "Lead"
 
 
-class Mesh(models.TextChoices):
-    ISTIO = "istio", "Istio"
-    GATEWAY_API = "gateway-api", "Gateway API (GAMMA, Linkerd 2)"
-    LINKERD_POLICY = "linkerd-policy", "Linkerd 2 (policy.linkerd.io HTTPRoute)"
-    LINKERD1 = "linkerd1", "Linkerd 1 (dtab)"
+# One choice per registered mesh module (routing/meshes/), named like its value:
+# Mesh.ISTIO == "istio", Mesh.GATEWAY_API == "gateway-api". A new mesh module adds a
+# choice here and to the check constraint below (`makemigrations` writes the migration).
+Mesh = models.TextChoices(
+    "Mesh",
+    [(name.upper().replace("-", "_"), (name, mesh.label)) for name, mesh in MESHES.items()],
+)
 
 
 class Profile(models.TextChoices):

@@ -1,23 +1,19 @@
-"""What Sidestage owns in a cluster: the kinds it applies, how it finds them (labels),
-how it decides that a live object already holds what it wants, and what of an applied
-object one sandbox's people may read. Pure functions, no I/O."""
+"""What Sidestage owns in a cluster: the workload kinds it applies (the route kinds are
+each mesh's, in `routing.meshes`), how it finds them (labels), how it decides that a
+live object already holds what it wants, and what of an applied object one sandbox's
+people may read. Pure functions, no I/O."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from routing.meshes import mesh_of
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL
 from routing.render import manifests_to_yaml
-from sandboxes.models import Mesh, Sandbox
+from sandboxes.models import Sandbox
 
 WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("v1", "Service"))
-ROUTE_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
-    Mesh.ISTIO: (("networking.istio.io/v1", "VirtualService"),),
-    Mesh.GATEWAY_API: (("gateway.networking.k8s.io/v1", "HTTPRoute"),),
-    Mesh.LINKERD_POLICY: (("policy.linkerd.io/v1beta3", "HTTPRoute"),),
-    Mesh.LINKERD1: (),
-}
 
 
 def is_subset(desired: Any, live: Any) -> bool:
@@ -56,8 +52,9 @@ def redact_for_sandbox(
     """What one sandbox's people may read of an applied object, or None.
 
     Shared route objects hold every sandbox's routing key, and other teams' keys are
-    not theirs to see: a VirtualService keeps only this sandbox's rule and the baseline
-    catch-all, and other sandboxes' HTTPRoutes are left out. A fork Deployment's env
+    not theirs to see: the object's mesh redacts it (a VirtualService keeps only this
+    sandbox's rule and the baseline catch-all), and other sandboxes' objects are left
+    out. A fork Deployment's env
     values copied from the baseline (which may hold credentials) are masked: only the
     exact (name, value) pairs in `shown_env` (the fork's own overrides and Sidestage's
     variables) stay readable."""
@@ -66,12 +63,9 @@ def redact_for_sandbox(
     if owner is not None and owner != routing_key:
         return None
     redacted = copy.deepcopy(manifest)
-    if redacted["kind"] == "VirtualService":
-        redacted["spec"]["http"] = [
-            rule
-            for rule in redacted["spec"]["http"]
-            if rule.get("name") in (f"sbx-{routing_key}", "baseline")
-        ]
+    mesh = mesh_of(redacted)
+    if mesh is not None:
+        redacted = mesh.redact(redacted, routing_key)
     if redacted["kind"] == "Deployment":
         pod = redacted["spec"]["template"].get("spec") or {}
         for container in pod.get("containers") or []:

@@ -24,8 +24,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from routing.gateway_api import RouteLimitError
-from routing.istio import ForeignVirtualServiceError
+from routing.meshes import RouteRenderError, get_mesh
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
@@ -47,7 +46,6 @@ from sandboxes.models import (
     Sandbox,
 )
 from sandboxes.owned_objects import (
-    ROUTE_KINDS,
     WORKLOAD_KINDS,
     is_owned,
     is_subset,
@@ -236,7 +234,7 @@ class SandboxReconciler:
         assert self.cluster is not None
         kinds = set(WORKLOAD_KINDS)
         for fork in self.forks:
-            kinds.update(k for k in ROUTE_KINDS[fork.baseline.mesh] if k[1] == "HTTPRoute")
+            kinds.update(get_mesh(fork.baseline.mesh).sandbox_kinds)
         live: dict[tuple[str, str, str], dict] = {}
         for api_version, kind in sorted(kinds):
             for obj in self.cluster.list(
@@ -295,7 +293,8 @@ class SandboxReconciler:
         """Re-render one service's routes from all its routable forks; apply what
         differs and delete what is no longer wanted. Returns (manifests, warnings)."""
         assert self.cluster is not None
-        kinds = ROUTE_KINDS[baseline.mesh]
+        mesh = get_mesh(baseline.mesh)
+        kinds = mesh.kinds
         live: dict[tuple[str, str, str], dict] = {}
         foreign_vs: list[dict] = []
         for api_version, kind in kinds:
@@ -306,16 +305,16 @@ class SandboxReconciler:
                 namespace=baseline.namespace,
             ):
                 live[object_key(obj)] = obj
-            if kind == "VirtualService":
+            if (api_version, kind) in mesh.foreign_host_kinds:
                 # Another owner's VirtualService for the host would shadow ours, or ours
                 # theirs: in any namespace (a FQDN host reaches across), whoever manages
                 # it (`!=` also matches objects without the label, e.g. Helm's have one).
-                foreign_vs = self.cluster.list(
+                foreign_vs += self.cluster.list(
                     api_version,
                     kind,
                     label_selector=f"{MANAGED_BY_LABEL}!={MANAGED_BY_VALUE}",
                 )
-        rendered = render_routes_for(baseline, live_virtual_services=foreign_vs)
+        rendered = render_routes_for(baseline, foreign=foreign_vs)
         desired = list(rendered.manifests)
         self.sync(desired, live)
         wanted = {object_key(o) for o in desired}
@@ -380,12 +379,8 @@ class SandboxReconciler:
                 manifests, notes = self.sync_service_routes(baseline)
                 route_manifests.extend(manifests)
                 warnings.extend(notes)
-        except (ForeignVirtualServiceError, RouteLimitError) as exc:
-            reason = (
-                "ForeignVirtualService"
-                if isinstance(exc, ForeignVirtualServiceError)
-                else "RouteLimitExceeded"
-            )
+        except RouteRenderError as exc:
+            reason = exc.reason
             self.set(c.ROUTES_PROGRAMMED, "False", reason, str(exc))
             self._not_ready(reason, str(exc))
             return Outcome("failed")

@@ -113,15 +113,16 @@ def routable_forks(
 def render_routes_for(
     baseline: BaselineService,
     *,
-    live_virtual_services: list[dict] | None = None,
+    foreign: list[dict] | None = None,
     require_deployed: bool = True,
 ) -> RenderedRoutes:
     """Every route object for one baseline service, from its routable forks.
+    `foreign`: the live objects of the mesh's `foreign_host_kinds` (other owners').
     `require_deployed=False` renders as if every fork were deployed (render-only mode,
     GitOps)."""
     return render_service_routes(
         routing_service(baseline),
         routable_forks(baseline, require_deployed=require_deployed),
         wire=wire_config(),
-        live_virtual_services=live_virtual_services or (),
+        foreign=foreign or (),
     )

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.db import transaction
 
+from routing.meshes import MESHES, all_kinds, get_mesh
 from routing.names import SANDBOX_LABEL, SERVICE_LABEL
 from sandboxes.cluster import Cluster, ClusterError
-from sandboxes.models import BaselineService, Mesh, Sandbox
+from sandboxes.models import BaselineService, Sandbox
 from sandboxes.owned_objects import (
-    ROUTE_KINDS,
     WORKLOAD_KINDS,
     object_key,
     owned_selector,
@@ -42,7 +42,7 @@ def sweep_orphans(cluster: Cluster | None) -> list[str]:
     if cluster is None:
         return []
     deleted: list[str] = []
-    kinds = set(WORKLOAD_KINDS) | {k for kinds in ROUTE_KINDS.values() for k in kinds}
+    kinds = set(WORKLOAD_KINDS) | set(all_kinds())
     owned = [
         obj
         for api_version, kind in sorted(kinds)
@@ -55,12 +55,13 @@ def sweep_orphans(cluster: Cluster | None) -> list[str]:
         key = (obj["metadata"].get("labels") or {}).get(SANDBOX_LABEL)
         if key and key not in present_keys:
             _delete(cluster, obj, deleted)
-    for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
+    with_objects = [name for name, mesh in MESHES.items() if mesh.kinds]
+    for baseline in BaselineService.objects.filter(mesh__in=with_objects):
         # Locked like a reconcile of this service, so the two never race.
         with transaction.atomic():
             locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
             wanted = {object_key(o) for o in render_routes_for(locked).manifests}
-            for api_version, kind in ROUTE_KINDS[locked.mesh]:
+            for api_version, kind in get_mesh(locked.mesh).kinds:
                 shared = _list(
                     cluster,
                     api_version,

@@ -1,17 +1,12 @@
-"""Start, check and stop the control plane processes of one run dir."""
+"""Start and check the control plane of one run dir (stopping it is in ``processes``)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import shutil
-import signal
 import socket
 import ssl
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +32,14 @@ from layout import (
     tail_text,
 )
 from pki import generate_pki, write_kubeconfig
+from processes import (
+    pid_alive,
+    read_log,
+    running_pids,
+    spawn,
+    spawn_watchdog,
+    stop,
+)
 
 
 def free_port() -> int:
@@ -96,24 +99,6 @@ def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
         return False
 
 
-def spawn(run: RunDir, component: str, argv: list[str]) -> int:
-    log_file = run.log_file(component).open("ab")
-    # A new session detaches the component from the caller's terminal (Ctrl-C in the shell
-    # that ran `up` must not take the plane down) and makes it a process-group leader, so
-    # `down` signals exactly that group and nothing else.
-    process = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=run.root,
-    )
-    log_file.close()
-    run.pid_file(component).write_text(f"{process.pid}\n")
-    return process.pid
-
-
 def wait_until(
     run: RunDir, component: str, ready: Callable[[], bool], timeout: float, what: str
 ) -> float:
@@ -132,47 +117,11 @@ def wait_until(
     )
 
 
-def read_log(run: RunDir, component: str) -> str:
-    try:
-        return run.log_file(component).read_text(errors="replace")
-    except FileNotFoundError:
-        return "(no log)"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    except (FileNotFoundError, IndexError):
-        return False
-    return True
-
-
 def load_state(run: RunDir) -> dict[str, Any] | None:
     try:
         return json.loads(run.state_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def running_pids(run: RunDir) -> dict[str, int]:
-    pids = {}
-    for component in COMPONENTS:
-        try:
-            pid = int(run.pid_file(component).read_text())
-        except (FileNotFoundError, ValueError):
-            continue
-        if is_ours(pid):
-            pids[component] = pid
-    return pids
 
 
 def is_up(run: RunDir) -> bool:
@@ -454,113 +403,3 @@ def register_fake_nodes(api: Api) -> float:
             return time.monotonic() - started
         time.sleep(0.2)
     raise TestenvError("kwok did not mark the fake nodes Ready within 60s; see logs/kwok.log")
-
-
-def our_leftovers(run: RunDir) -> list[int]:
-    """Our binaries still running with this run dir in their command line.
-
-    Every component is started with paths under the run dir, so the pair (executable in
-    our cache, run dir in argv) singles out exactly this plane's processes, even when a
-    pid file was lost (for example when `up` was killed mid-spawn).
-    """
-    result = subprocess.run(
-        ["pgrep", "-f", re.escape(f"{run.root}/")], capture_output=True, text=True, check=False
-    )
-    return [pid for pid in (int(word) for word in result.stdout.split()) if is_ours(pid)]
-
-
-def is_ours(pid: int) -> bool:
-    """Is ``pid`` a live process running one of our cached binaries?"""
-    try:
-        executable = Path(os.readlink(f"/proc/{pid}/exe"))
-    except OSError:
-        return False
-    return executable.parent == bin_dir() and pid_alive(pid)
-
-
-def spawn_watchdog(run: RunDir, owner_pid: int, up_pid: int) -> None:
-    stop_watchdog(run)
-    argv = [
-        sys.executable,
-        str(Path(__file__).with_name("testenv.py")),
-        "watchdog",
-        f"--run-dir={run.root}",
-        f"--owner-pid={owner_pid}",
-        f"--up-pid={up_pid}",
-    ]
-    with run.log_file("watchdog").open("ab") as log_file:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    run.pid_file("watchdog").write_text(f"{process.pid}\n")
-
-
-def watch_owner(run: RunDir, owner_pid: int, up_pid: int, interval: float = 1.0) -> None:
-    """Stop the plane once ``owner_pid`` has gone. A normal `down` kills this watcher."""
-    while pid_alive(owner_pid):
-        time.sleep(interval)
-    # If the owner died while `up` was still starting components, stopping now would
-    # race it; `up` finishes (or fails) within its own timeouts, so wait for it first.
-    deadline = time.monotonic() + 600
-    while pid_alive(up_pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    log(f"owner pid {owner_pid} is gone; stopping the control plane in {run.root}")
-    stop(run)
-
-
-def stop_watchdog(run: RunDir) -> None:
-    try:
-        pid = int(run.pid_file("watchdog").read_text())
-    except (FileNotFoundError, ValueError):
-        return
-    # The watchdog runs Python, not one of our binaries, so it is recognised by its
-    # command line instead; and the watchdog itself calls stop(), hence the getpid check.
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        argv = []
-    if pid != os.getpid() and b"watchdog" in argv and f"--run-dir={run.root}".encode() in argv:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    run.pid_file("watchdog").unlink(missing_ok=True)
-
-
-def stop(run: RunDir, grace: float = 10.0) -> list[int]:
-    """Stop every component's process group; return the pids that would not die."""
-    stop_watchdog(run)
-    groups: dict[str, int] = {}
-    # Reverse start order, so that clients go before the apiserver and etcd goes last.
-    for component in reversed(COMPONENTS):
-        try:
-            pid = int(run.pid_file(component).read_text())
-        except (FileNotFoundError, ValueError):
-            continue
-        # A pid file can outlive its process (a reboot, a crash); never signal a pid that
-        # has since been reused by something else.
-        if is_ours(pid):
-            groups[component] = pid
-            signal_group(pid, signal.SIGTERM)
-        else:
-            run.pid_file(component).unlink(missing_ok=True)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(pid_alive(pid) for pid in groups.values()):
-        time.sleep(0.1)
-    for component, pid in groups.items():
-        if pid_alive(pid):
-            signal_group(pid, signal.SIGKILL)
-        run.pid_file(component).unlink(missing_ok=True)
-    for pid in our_leftovers(run):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
-    run.state_file.unlink(missing_ok=True)
-    return our_leftovers(run)
-
-
-def signal_group(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signum)

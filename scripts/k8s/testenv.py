@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from controlplane import bring_up, is_up, running_pids, stop, watch_owner
+from controlplane import bring_up, is_up
 from gobuild import build_all
 from layout import (
     COMPONENTS,
@@ -35,6 +35,7 @@ from layout import (
     log,
     missing_binaries,
 )
+from processes import running_pids, stop, watch_owner
 
 
 def cmd_build(_: argparse.Namespace) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from routing.keys import generate_routing_key
-from routing.model import BaselineService, Fork, Mesh, ServicePort
+from routing.model import BaselineService, Fork, ServicePort
 from routing.names import fork_object_name
 
 ALICE_KEY = "alice0000000000000k1"
@@ -11,7 +11,7 @@ BOB_KEY = "bob00000000000000k22"
 TENANT_KEY = "tenant00000000000t01"
 
 
-def baseline(mesh: Mesh = "istio", name: str = "orders", ports: tuple[int, ...] = (8080,)
+def baseline(mesh: str = "istio", name: str = "orders", ports: tuple[int, ...] = (8080,)
              ) -> BaselineService:
     return BaselineService(name=name, namespace="shop", service_name=name,
                            ports=tuple(ServicePort(p, name=f"http-{p}") for p in ports),

@@ -5,14 +5,14 @@ import re
 
 import pytest
 
-from routing.gateway_api import (
+from routing.meshes import get_mesh
+from routing.meshes.gateway_api import (
     MAX_HEADER_VALUE,
     RouteLimitError,
     check_route_limits,
-    render_http_routes,
 )
-from routing.keys import plan_routes
 from routing.names import SANDBOX_LABEL, SERVICE_LABEL
+from routing.plan import plan_routes
 from routing.render import manifests_to_yaml, render_service_routes
 from tests.routing.factories import ALICE_KEY, BOB_KEY, TENANT_KEY, baseline, fork
 from tests.support.schemas import validate_manifest
@@ -20,7 +20,7 @@ from tests.support.schemas import validate_manifest
 
 def routes(forks, mesh="gateway-api", ports=(8080,)):
     service = baseline(mesh=mesh, ports=ports)
-    return render_http_routes(service, plan_routes(service.name, forks))
+    return list(get_mesh(mesh).render(service, plan_routes(service.name, forks)).manifests)
 
 
 def test_catch_all_then_one_route_per_sandbox(crds):
@@ -65,11 +65,9 @@ def test_multi_port_services_get_a_route_per_port(crds):
             "backendRefs"][0]["port"]
 
 
-def test_no_forks_no_routes_and_wrong_mesh_refused():
+def test_no_forks_no_routes():
     assert routes([]) == []
-    service = baseline(mesh="istio")
-    with pytest.raises(ValueError, match="not HTTPRoute"):
-        render_http_routes(service, plan_routes("orders", []))
+    assert routes([], mesh="linkerd-policy") == []
 
 
 def test_deterministic():

@@ -4,9 +4,13 @@ import pytest
 import re2
 import yaml
 
-from routing.istio import ForeignVirtualServiceError, check_host_ownership, render_virtual_service
-from routing.keys import plan_routes
+from routing.meshes.istio import (
+    ForeignVirtualServiceError,
+    check_host_ownership,
+    render_virtual_service,
+)
 from routing.names import MANAGED_BY_LABEL, SERVICE_LABEL
+from routing.plan import plan_routes
 from routing.render import manifests_to_yaml, render_service_routes
 from tests.routing.factories import ALICE_KEY, BOB_KEY, TENANT_KEY, baseline, fork
 from tests.support.schemas import validate_manifest
@@ -95,7 +99,7 @@ def foreign(hosts, namespace="shop", gateways=None, labels=None):
                                    ["orders.shop"], ["other", "orders.shop.svc"]])
 def test_refuses_a_host_routed_by_a_virtual_service_it_does_not_own(hosts):
     with pytest.raises(ForeignVirtualServiceError, match="shop/theirs already routes host"):
-        render_service_routes(baseline(), [fork()], live_virtual_services=[foreign(hosts)])
+        render_service_routes(baseline(), [fork()], foreign=[foreign(hosts)])
 
 
 def test_ignores_its_own_gateway_only_and_unrelated_virtual_services():
@@ -104,9 +108,9 @@ def test_ignores_its_own_gateway_only_and_unrelated_virtual_services():
             foreign(["orders"], namespace="other-team"),
             foreign(["payments"])]
     check_host_ownership(baseline(), live)
-    assert render_service_routes(baseline(), [fork()], live_virtual_services=live).manifests
+    assert render_service_routes(baseline(), [fork()], foreign=live).manifests
 
 
 def test_foreign_virtual_service_does_not_matter_without_forks():
-    assert render_service_routes(baseline(), [], live_virtual_services=[foreign(["orders"])]
+    assert render_service_routes(baseline(), [], foreign=[foreign(["orders"])]
                                  ).manifests == ()

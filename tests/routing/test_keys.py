@@ -5,11 +5,10 @@ import pytest
 from routing.keys import (
     ALPHABET,
     ROUTING_KEY_LENGTH,
-    TenantKeyConflictError,
     generate_routing_key,
     is_valid_routing_key,
-    plan_routes,
 )
+from routing.plan import TenantKeyConflictError, plan_routes
 from tests.routing.factories import ALICE_KEY, BOB_KEY, TENANT_KEY, fork
 
 

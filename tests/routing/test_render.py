@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from routing.meshes import MESHES, UnknownMeshError
 from routing.render import manifests_to_yaml, render_service_routes
 from tests.routing.factories import ALICE_KEY, BOB_KEY, TENANT_KEY, baseline, fork
 from tests.support.schemas import validate_manifest
@@ -16,7 +17,7 @@ FORBIDDEN = {"django", "os", "socket", "subprocess", "pathlib", "requests", "htt
              "kubernetes", "time", "datetime", "random", "shutil", "io", "urllib.request"}
 
 
-@pytest.mark.parametrize("mesh", ["istio", "gateway-api", "linkerd-policy", "linkerd1"])
+@pytest.mark.parametrize("mesh", list(MESHES))
 def test_every_mesh_renders_valid_deterministic_yaml(mesh, crds):
     forks = [fork(key=BOB_KEY, tenant_key=TENANT_KEY), fork(key=ALICE_KEY)]
     result = render_service_routes(baseline(mesh=mesh), forks)
@@ -28,8 +29,15 @@ def test_every_mesh_renders_valid_deterministic_yaml(mesh, crds):
     assert list(yaml.safe_load_all(text)) == list(result.manifests)
 
 
+def test_an_unknown_mesh_is_refused_by_name():
+    with pytest.raises(UnknownMeshError, match="mesh 'envoy-gateway' is not one of"):
+        render_service_routes(baseline(mesh="envoy-gateway"), [fork(key=ALICE_KEY)])
+
+
 def test_routing_modules_do_no_io():
-    for path in sorted(ROUTING.glob("*.py")):
+    paths = sorted(ROUTING.rglob("*.py"))
+    assert ROUTING / "meshes" / "istio.py" in paths
+    for path in paths:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = []

@@ -19,17 +19,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from routing.baggage import baggage_match_regex
-from routing.keys import RoutePlan
+from routing.meshes.base import MeshRoutes, MeshRouting, RouteRenderError
 from routing.model import DEFAULT_WIRE, BaselineService, WireConfig
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, managed_labels, shared_route_name
+from routing.plan import RoutePlan
 
 API_VERSION = "networking.istio.io/v1"
 BASELINE_RULE = "baseline"
 RULE_PREFIX = "sbx-"
 
 
-class ForeignVirtualServiceError(RuntimeError):
+class ForeignVirtualServiceError(RouteRenderError, RuntimeError):
     """Another owner's VirtualService already routes the host; Sidestage refuses."""
+
+    reason = "ForeignVirtualService"
 
 
 def fork_host(service: BaselineService, fork_service: str) -> str:
@@ -41,8 +44,14 @@ def sandbox_rule_name(routing_key: str) -> str:
     return f"{RULE_PREFIX}{routing_key}"
 
 
-def render_sandbox_rule(service: BaselineService, fork_service: str, keys: Iterable[str],
-                        *, sandbox_key: str, wire: WireConfig = DEFAULT_WIRE) -> dict:
+def render_sandbox_rule(
+    service: BaselineService,
+    fork_service: str,
+    keys: Iterable[str],
+    *,
+    sandbox_key: str,
+    wire: WireConfig = DEFAULT_WIRE,
+) -> dict:
     """One ``http`` rule: dedicated header equals a key, OR baggage holds ``member=key``.
 
     Items of ``match`` are ORed by Istio; one item per key keeps each exact match
@@ -60,8 +69,9 @@ def render_sandbox_rule(service: BaselineService, fork_service: str, keys: Itera
     }
 
 
-def render_virtual_service(service: BaselineService, plan: RoutePlan,
-                           *, wire: WireConfig = DEFAULT_WIRE) -> dict | None:
+def render_virtual_service(
+    service: BaselineService, plan: RoutePlan, *, wire: WireConfig = DEFAULT_WIRE
+) -> dict | None:
     """The host's VirtualService, or None when no sandbox forks the service.
 
     No ``gateways`` field: it applies to the mesh (sidecars) only, so it never
@@ -71,8 +81,9 @@ def render_virtual_service(service: BaselineService, plan: RoutePlan,
     if not plan.routes:
         return None
     rules = [
-        render_sandbox_rule(service, r.fork.fork_service, r.keys,
-                            sandbox_key=r.fork.routing_key, wire=wire)
+        render_sandbox_rule(
+            service, r.fork.fork_service, r.keys, sandbox_key=r.fork.routing_key, wire=wire
+        )
         for r in plan.routes
     ]
     rules.append({"name": BASELINE_RULE, "route": [{"destination": {"host": service.fqdn}}]})
@@ -102,9 +113,12 @@ def check_host_ownership(service: BaselineService, live_virtual_services: Iterab
     fight over the atomic ``http`` list, and a half-merged route is exactly the
     wrong match this module exists to prevent. The error says who to talk to.
     """
-    short = {service.fqdn, service.service_name,
-             f"{service.service_name}.{service.namespace}",
-             f"{service.service_name}.{service.namespace}.svc"}
+    short = {
+        service.fqdn,
+        service.service_name,
+        f"{service.service_name}.{service.namespace}",
+        f"{service.service_name}.{service.namespace}.svc",
+    }
     for vs in live_virtual_services:
         if _is_ours(vs):
             continue
@@ -124,3 +138,35 @@ def check_host_ownership(service: BaselineService, live_virtual_services: Iterab
                 f"it does not own. Ask its owner to hand the host to Sidestage (remove or "
                 f"relabel it), or fork a different service."
             )
+
+
+class IstioMesh(MeshRouting):
+    """One shared VirtualService per host; nothing per sandbox."""
+
+    name = "istio"
+    label = "Istio"
+    kinds = ((API_VERSION, "VirtualService"),)
+    foreign_host_kinds = kinds
+
+    def render(
+        self,
+        service: BaselineService,
+        plan: RoutePlan,
+        *,
+        wire: WireConfig = DEFAULT_WIRE,
+        foreign: Iterable[dict] = (),
+    ) -> MeshRoutes:
+        if plan.routes:
+            check_host_ownership(service, foreign)
+        vs = render_virtual_service(service, plan, wire=wire)
+        return MeshRoutes(manifests=(vs,) if vs is not None else ())
+
+    def redact(self, manifest: dict, routing_key: str) -> dict:
+        """Only this sandbox's rule and the baseline catch-all of the shared object."""
+        keep = (sandbox_rule_name(routing_key), BASELINE_RULE)
+        spec = manifest.get("spec") or {}
+        spec["http"] = [rule for rule in spec.get("http") or [] if rule.get("name") in keep]
+        return manifest
+
+
+MESH = IstioMesh()
