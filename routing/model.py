@@ -83,10 +83,17 @@ class BaselineService:
     ports: tuple[ServicePort, ...]
     mesh: Mesh
     host: str | None = None
+    # Linkerd 1 only: the router's name for this service and the fork's delegation
+    # prefix (see routing.linkerd); None means /svc/<service_name> and /svc.
+    linkerd1_name: str | None = None
+    linkerd1_dst_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        for label, value in (("name", self.name), ("namespace", self.namespace),
-                             ("service_name", self.service_name)):
+        for label, value in (
+            ("name", self.name),
+            ("namespace", self.namespace),
+            ("service_name", self.service_name),
+        ):
             if not is_dns_label(value):
                 raise ValueError(f"{label} {value!r} is not a DNS-1123 label")
         if self.mesh not in MESHES:

@@ -27,9 +27,13 @@ class RenderedRoutes:
     dtabs: Mapping[str, str] = field(default_factory=dict)
 
 
-def render_service_routes(service: BaselineService, forks: Iterable[Fork], *,
-                          wire: WireConfig = DEFAULT_WIRE,
-                          live_virtual_services: Iterable[dict] = ()) -> RenderedRoutes:
+def render_service_routes(
+    service: BaselineService,
+    forks: Iterable[Fork],
+    *,
+    wire: WireConfig = DEFAULT_WIRE,
+    live_virtual_services: Iterable[dict] = (),
+) -> RenderedRoutes:
     """Render the routing objects for ``service`` and its active ``forks``.
 
     Pure and deterministic: the same input gives byte-identical YAML. No forks
@@ -52,12 +56,19 @@ def render_service_routes(service: BaselineService, forks: Iterable[Fork], *,
     else:
         for route in plan.routes:
             for key in route.keys:
-                dtabs[key] = linkerd.dtab_entry(service.service_name, route.fork.fork_service)
-    return RenderedRoutes(service=service, manifests=tuple(manifests),
-                          conflicts=plan.conflicts, dtabs=dtabs)
+                dtabs[key] = linkerd.dtab_entry(
+                    service.service_name,
+                    route.fork.fork_service,
+                    name=service.linkerd1_name,
+                    dst_prefix=service.linkerd1_dst_prefix,
+                )
+    return RenderedRoutes(
+        service=service, manifests=tuple(manifests), conflicts=plan.conflicts, dtabs=dtabs
+    )
 
 
 def manifests_to_yaml(manifests: Iterable[dict]) -> str:
     """A multi-document YAML stream, in the given order, keys in insertion order."""
-    return yaml.safe_dump_all(list(manifests), sort_keys=False, default_flow_style=False,
-                              width=1000)
+    return yaml.safe_dump_all(
+        list(manifests), sort_keys=False, default_flow_style=False, width=1000
+    )
