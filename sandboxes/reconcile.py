@@ -27,6 +27,7 @@ from django.utils import timezone
 from routing.gateway_api import RouteLimitError
 from routing.istio import ForeignVirtualServiceError
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
+from routing.ports import UnresolvedPorts, resolve_target_ports
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
 from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
@@ -100,6 +101,10 @@ class SandboxReconciler:
         }
         # None: leave the record as it is (a failed run does not know what is live).
         self.applied: list[dict] | None = None
+        # Per fork: the container ports its baseline Service forwards to (mirrord's
+        # http_filter.ports), or why they cannot be resolved. Read from the live
+        # baseline objects in desired_workloads, recorded in Fork.status.
+        self.container_ports: dict[int, dict] = {}
 
     # --- conditions ----------------------------------------------------------------------
     def set(self, type_: str, status: str, reason: str, message: str) -> None:
@@ -166,10 +171,7 @@ class SandboxReconciler:
 
     def policy_gate(self) -> bool:
         problems = [
-            plan.problem
-            for plans in self.data_plans.values()
-            for plan in plans
-            if plan.problem
+            plan.problem for plans in self.data_plans.values() for plan in plans if plan.problem
         ]
         if problems:
             self.set(c.POLICY_SATISFIED, "False", "PolicyDenied", " ".join(problems))
@@ -213,6 +215,11 @@ class SandboxReconciler:
                     transient=False,
                 )
             service = self.cluster.get("v1", "Service", base.service, base.namespace)
+            try:
+                resolved = {"containerPorts": resolve_target_ports(service, deployment)}
+            except UnresolvedPorts as exc:
+                resolved = {"containerPortsError": str(exc)}
+            self.container_ports[fork.pk] = resolved
             data_env, needs = plan_fork_data(
                 self.data_plans[fork.pk],
                 literal_env(deployment),
@@ -440,6 +447,7 @@ class SandboxReconciler:
                 "ready": ready,
                 "message": message,
                 "deployment": obj["metadata"]["name"],
+                **self.container_ports.get(fork.pk, {}),
             }
             if fork.status != status:
                 fork.status = status
@@ -652,7 +660,6 @@ def run_reconcile_task(task: Any, sandbox_id: int) -> str:
     elif outcome.requeue_after is not None:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
-
 
 
 def queue_resync() -> int:
