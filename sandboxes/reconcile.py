@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from routing.gateway_api import RouteLimitError
 from routing.istio import ForeignVirtualServiceError
+from routing.linkerd import render_dtab
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
 from routing.ports import UnresolvedPorts, resolve_target_ports
 from routing.render import manifests_to_yaml
@@ -455,12 +456,13 @@ class SandboxReconciler:
         return all_ready, messages
 
     def linkerd1_dtabs(self) -> str:
+        """The same l5d-dtab value the snippets carry (the catalog's Linkerd 1 names)."""
         entries = [
-            f"/svc/{f.baseline.service} => /svc/{self.fork_spec(f, {}).name};"
+            f.baseline.linkerd1_dentry(self.fork_spec(f, {}).name)
             for f in self.forks
             if f.baseline.mesh == Mesh.LINKERD1
         ]
-        return "".join(entries)
+        return render_dtab(entries) if entries else ""
 
     def take_down(self, approved: bool) -> Outcome:
         """Deploy nothing (awaiting approval, rejected, expired, or policy denied): routes

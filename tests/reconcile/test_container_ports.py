@@ -11,7 +11,7 @@ import pytest
 from bench.baseline import baseline_objects
 from sandboxes import services
 from sandboxes.api import snippets as sn
-from sandboxes.models import Mesh
+from sandboxes.models import BaselineService, Mesh
 from tests import factories
 
 pytestmark = pytest.mark.cluster
@@ -60,3 +60,23 @@ def test_an_unresolvable_target_port_means_no_mirrord_config(world, cluster_worl
     with pytest.raises(sn.SnippetNotReady, match="container ports are unknown"):
         sn.mirrord_snippet(sandbox, "api2")
     assert "mirrord" not in sn.sandbox_snippets(sandbox)
+
+
+def test_a_linkerd1_fork_reports_the_same_dtab_as_its_snippets(world, cluster_world):
+    cw = cluster_world
+    _apply(cw, "l1", 8080)
+    BaselineService.objects.filter(name="l1").update(
+        mesh=Mesh.LINKERD1, linkerd1_name="/host/l1", linkerd1_dst_prefix="/srv"
+    )
+    sandbox = services.sandbox_create(
+        actor=world.alice,
+        tenant=world.alice_tenant,
+        name="l1",
+        forks=[{"service": "l1", "image": "ghcr.io/acme/l1:pr-1"}],
+    )
+    cw.settle(sandbox)
+    dtab = f"/host/l1 => /srv/l1-sbx-{sandbox.routing_key};"
+    routes = next(c for c in sandbox.conditions if c["type"] == "RoutesProgrammed")
+    assert routes["message"].endswith(f"Linkerd 1 clients send l5d-dtab: {dtab}")
+    assert sn.sandbox_snippet(sandbox, "dtab") == f"l5d-dtab: {dtab}"
+    assert f"l5d-dtab: {dtab}" in sn.sandbox_snippet(sandbox, "curl")
