@@ -79,10 +79,17 @@ class BaselineService:
     ports: tuple[ServicePort, ...]
     mesh: str  # a name in routing.meshes.MESHES; render_service_routes checks it
     host: str | None = None
+    # Linkerd 1 only: the router's name for this service and the fork's delegation
+    # prefix (see routing.linkerd); None means /svc/<service_name> and /svc.
+    linkerd1_name: str | None = None
+    linkerd1_dst_prefix: str | None = None
 
     def __post_init__(self) -> None:
-        for label, value in (("name", self.name), ("namespace", self.namespace),
-                             ("service_name", self.service_name)):
+        for label, value in (
+            ("name", self.name),
+            ("namespace", self.namespace),
+            ("service_name", self.service_name),
+        ):
             if not is_dns_label(value):
                 raise ValueError(f"{label} {value!r} is not a DNS-1123 label")
         if not self.ports:

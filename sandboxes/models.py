@@ -14,10 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from routing.linkerd import dtab_entry, is_dtab_path, linkerd1_host
 from routing.meshes import MESHES
 from sandboxes.conditions import Condition, condition_status
 
@@ -161,6 +164,13 @@ class Tenant(models.Model):
         return f"{self.team.slug}/{self.name}"
 
 
+def validate_dtab_path(value: str) -> None:
+    if value and not is_dtab_path(value):
+        raise ValidationError(
+            "Enter a dtab path: /segment/segment, letters, digits and _:.#$%- only."
+        )
+
+
 class BaselineService(models.Model):
     """A catalog entry for a workload in the shared environment."""
 
@@ -170,6 +180,31 @@ class BaselineService(models.Model):
     service = models.CharField(max_length=63, help_text="The baseline Service's name.")
     ports = models.JSONField(default=list, help_text="Service ports, e.g. [8080].")
     mesh = models.CharField(max_length=16, choices=Mesh.choices, default=Mesh.ISTIO)
+    grpc_port = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(65535)],
+        help_text="The Service port that serves gRPC, if any: the grpcurl snippet uses it.",
+    )
+    linkerd1_name = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_dtab_path],
+        help_text=(
+            "Linkerd 1 only: the name the router's identifier gives this service's requests, "
+            "e.g. /host/world (io.l5d.header.token with dstPrefix /host) or /svc/orders. Its "
+            "last segment is the Host clients send. Blank: /svc/<service>."
+        ),
+    )
+    linkerd1_dst_prefix = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_dtab_path],
+        help_text=(
+            "Linkerd 1 only: a fork is delegated to <prefix>/<fork Service>, e.g. /srv. "
+            "Blank: the name's own prefix."
+        ),
+    )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -185,9 +220,29 @@ class BaselineService(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.namespace}/{self.service}, {self.mesh})"
 
+    def clean(self) -> None:
+        if self.grpc_port is not None and self.grpc_port not in (self.ports or []):
+            raise ValidationError({"grpc_port": "The gRPC port must be one of the ports."})
+
     @property
     def host(self) -> str:
         return f"{self.service}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def client_host(self) -> str:
+        """The host clients address: for Linkerd 1 the one its router names by (the
+        last segment of ``linkerd1_name``), otherwise the Service's in-cluster name."""
+        if self.mesh == Mesh.LINKERD1:
+            return linkerd1_host(self.service, self.linkerd1_name or None)
+        return self.host
+
+    def linkerd1_dentry(self, fork_service: str) -> str:
+        return dtab_entry(
+            self.service,
+            fork_service,
+            name=self.linkerd1_name or None,
+            dst_prefix=self.linkerd1_dst_prefix or None,
+        )
 
 
 class DataResource(models.Model):

@@ -24,8 +24,10 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from routing.linkerd import render_dtab
 from routing.meshes import RouteRenderError, get_mesh
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
+from routing.ports import UnresolvedPorts, resolve_target_ports
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
 from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
@@ -98,6 +100,10 @@ class SandboxReconciler:
         }
         # None: leave the record as it is (a failed run does not know what is live).
         self.applied: list[dict] | None = None
+        # Per fork: the container ports its baseline Service forwards to (mirrord's
+        # http_filter.ports), or why they cannot be resolved. Read from the live
+        # baseline objects in desired_workloads, recorded in Fork.status.
+        self.container_ports: dict[int, dict] = {}
 
     # --- conditions ----------------------------------------------------------------------
     def set(self, type_: str, status: str, reason: str, message: str) -> None:
@@ -164,10 +170,7 @@ class SandboxReconciler:
 
     def policy_gate(self) -> bool:
         problems = [
-            plan.problem
-            for plans in self.data_plans.values()
-            for plan in plans
-            if plan.problem
+            plan.problem for plans in self.data_plans.values() for plan in plans if plan.problem
         ]
         if problems:
             self.set(c.POLICY_SATISFIED, "False", "PolicyDenied", " ".join(problems))
@@ -211,6 +214,11 @@ class SandboxReconciler:
                     transient=False,
                 )
             service = self.cluster.get("v1", "Service", base.service, base.namespace)
+            try:
+                resolved = {"containerPorts": resolve_target_ports(service, deployment)}
+            except UnresolvedPorts as exc:
+                resolved = {"containerPortsError": str(exc)}
+            self.container_ports[fork.pk] = resolved
             data_env, needs = plan_fork_data(
                 self.data_plans[fork.pk],
                 literal_env(deployment),
@@ -435,6 +443,7 @@ class SandboxReconciler:
                 "ready": ready,
                 "message": message,
                 "deployment": obj["metadata"]["name"],
+                **self.container_ports.get(fork.pk, {}),
             }
             if fork.status != status:
                 fork.status = status
@@ -442,12 +451,13 @@ class SandboxReconciler:
         return all_ready, messages
 
     def linkerd1_dtabs(self) -> str:
+        """The same l5d-dtab value the snippets carry (the catalog's Linkerd 1 names)."""
         entries = [
-            f"/svc/{f.baseline.service} => /svc/{self.fork_spec(f, {}).name};"
+            f.baseline.linkerd1_dentry(self.fork_spec(f, {}).name)
             for f in self.forks
             if f.baseline.mesh == Mesh.LINKERD1
         ]
-        return "".join(entries)
+        return render_dtab(entries) if entries else ""
 
     def take_down(self, approved: bool) -> Outcome:
         """Deploy nothing (awaiting approval, rejected, expired, or policy denied): routes
@@ -647,7 +657,6 @@ def run_reconcile_task(task: Any, sandbox_id: int) -> str:
     elif outcome.requeue_after is not None:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
-
 
 
 def queue_resync() -> int:

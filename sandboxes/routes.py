@@ -53,6 +53,8 @@ def routing_service(baseline: BaselineService) -> rmodel.BaselineService:
         service_name=baseline.service,
         ports=tuple(rmodel.ServicePort(port=int(p)) for p in baseline.ports),
         mesh=baseline.mesh,
+        linkerd1_name=baseline.linkerd1_name or None,
+        linkerd1_dst_prefix=baseline.linkerd1_dst_prefix or None,
     )
 
 

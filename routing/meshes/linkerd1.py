@@ -25,7 +25,12 @@ class Linkerd1Mesh(MeshRouting):
         foreign: Iterable[dict] = (),
     ) -> MeshRoutes:
         dtabs = {
-            key: linkerd.dtab_entry(service.service_name, route.fork.fork_service)
+            key: linkerd.dtab_entry(
+                service.service_name,
+                route.fork.fork_service,
+                name=service.linkerd1_name,
+                dst_prefix=service.linkerd1_dst_prefix,
+            )
             for route in plan.routes
             for key in route.keys
         }

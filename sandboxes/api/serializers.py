@@ -257,6 +257,13 @@ class ServiceOut(serializers.Serializer):
     ports = serializers.ListField(child=serializers.IntegerField())
     mesh = serializers.CharField()
     host = serializers.CharField()
+    grpcPort = serializers.IntegerField(
+        source="grpc_port", allow_null=True, help_text="The port grpcurl snippets use."
+    )
+    linkerd1Name = serializers.CharField(
+        source="linkerd1_name",
+        help_text="Linkerd 1: the name its router gives requests (blank: /svc/<service>).",
+    )
     description = serializers.CharField()
     dataResources = DataResourceOut(source="data_resources.all", many=True)
 

@@ -341,6 +341,8 @@ class SandboxViewSet(BodyLimitMixin, viewsets.GenericViewSet):
             content = sn.sandbox_snippet(
                 sandbox, fmt, url=query.get("url"), service=query.get("service")
             )
+        except sn.SnippetNotReady as exc:
+            raise Conflict(str(exc)) from exc
         except sn.SnippetUnavailable as exc:
             raise exceptions.NotFound(str(exc)) from exc
         return Response({"format": fmt, "routingKey": sandbox.routing_key, "content": content})

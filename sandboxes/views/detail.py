@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from routing import snippets as rs
 from sandboxes import conditions as c
 from sandboxes import selectors, services
 from sandboxes.api import snippets as api_snippets
@@ -60,6 +61,8 @@ class Snippet:
     text: str
     help: str = ""
     more: bool = False  # shown under "More snippets"
+    note: str = ""  # what the tool does with your own baggage, and how it is tested
+    unavailable: str = ""  # why there is no text (e.g. mirrord without container ports)
 
 
 PRIMARY_SNIPPETS = {"curl", "header", "baggage", "modheader", "dtab"}
@@ -74,7 +77,11 @@ SNIPPET_TITLES = {
         "Browser extension import (ModHeader)",
         "Sets only the dedicated header: an extension cannot append to baggage.",
     ),
-    "dtab": ("Linkerd 1 dtab override", "Linkerd 1 routes by this header, not by objects."),
+    "dtab": (
+        "Linkerd 1 dtab override",
+        "Linkerd 1 routes by this header, not by objects; send requests through the "
+        "Linkerd 1 proxy with the Host it names the service by.",
+    ),
     "httpie": ("HTTPie", ""),
     "grpcurl": ("grpcurl", ""),
     "python-requests": ("Python (requests)", ""),
@@ -93,19 +100,28 @@ def _snippets(sandbox: Sandbox) -> list[Snippet]:
     out: list[Snippet] = []
     for fmt, text in texts.items():
         if fmt == "mirrord":
-            for fork in sandbox.forks.all():
-                name = fork.baseline.name
-                out.append(
-                    Snippet(
-                        f"mirrord-{name}",
-                        f"mirrord config ({name})",
-                        api_snippets.mirrord_snippet(sandbox, name),
-                        "Steals only the requests that carry this key to your laptop.",
-                    )
-                )
             continue
         title, help_ = SNIPPET_TITLES.get(fmt, (fmt, ""))
-        out.append(Snippet(fmt, title, text, help_, more=fmt not in PRIMARY_SNIPPETS))
+        note = rs.BAGGAGE_NOTES.get(fmt, "")
+        out.append(Snippet(fmt, title, text, help_, more=fmt not in PRIMARY_SNIPPETS, note=note))
+    # One mirrord config per fork; a fork whose container ports are unknown gets the
+    # reason instead of a config that would steal everybody's traffic.
+    for fork in sorted(sandbox.forks.all(), key=lambda f: f.baseline.name):
+        name = fork.baseline.name
+        try:
+            text, unavailable = api_snippets.mirrord_snippet(sandbox, name), ""
+        except api_snippets.SnippetUnavailable as exc:
+            text, unavailable = "", str(exc)
+        out.append(
+            Snippet(
+                f"mirrord-{name}",
+                f"mirrord config ({name})",
+                text,
+                "Steals only the requests that carry this key to your laptop.",
+                note=rs.BAGGAGE_NOTES["mirrord"],
+                unavailable=unavailable,
+            )
+        )
     return out
 
 

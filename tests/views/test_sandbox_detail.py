@@ -58,9 +58,19 @@ def test_conditions_with_reasons_and_forks(login, world, make_sandbox):
 
 def test_snippets_carry_the_routing_key_and_have_copy_buttons(login, world, make_sandbox):
     sandbox = make_sandbox(forks=[world.fork("orders"), world.fork("world", image="")])
+    # The container ports, as the reconciler records them from the live objects.
+    sandbox.forks.filter(baseline=world.orders).update(status={"containerPorts": [8080]})
     body = html.unescape(login(world.alice).get(_url(sandbox)).content.decode())
     key = sandbox.routing_key
-    assert f"curl -sS -H 'x-sidestage-route: {key}' -H 'baggage: sidestage={key}'" in body
+    dtab = f"/host/world => /srv/world-sbx-{key};"
+    assert (
+        f"curl -sS -H 'x-sidestage-route: {key}' -H 'baggage: sidestage={key}' "
+        f"-H 'l5d-dtab: {dtab}' http://world/" not in body
+    )  # the URL is the first fork's (orders), but the dtab goes with every snippet
+    assert (
+        f"curl -sS -H 'x-sidestage-route: {key}' -H 'baggage: sidestage={key}' "
+        f"-H 'l5d-dtab: {dtab}' http://orders.shop.svc.cluster.local:8080/" in body
+    )
     assert f"baggage: sidestage={key}" in body
     for slug in (
         "curl",
@@ -70,13 +80,24 @@ def test_snippets_carry_the_routing_key_and_have_copy_buttons(login, world, make
         "mirrord-orders",
         "dtab",
         "httpie",
+        "grpcurl",
         "postman",
         "python-requests",
         "javascript-fetch",
+        "opentelemetry-python",
     ):
         assert f'data-copy-target="snippet-{slug}"' in body
         assert f'id="snippet-{slug}"' in body
-    assert f"l5d-dtab: /svc/world => /svc/world-sbx-{key};" in body
+        # Beside each: what the tool does with your baggage, and how it is tested.
+        assert f'id="snippet-note-{slug}"' in body
+    assert f"l5d-dtab: {dtab}" in body
+    assert "HTTPie sends a second baggage header" in body
+    assert "OTEL_PROPAGATORS=tracecontext" in body
+    assert "case-insensitively" in body and "case-sensitive" in body
+    # world's container ports are unknown: no config that could steal everything.
+    assert 'data-copy-target="snippet-mirrord-world"' not in body
+    assert 'id="snippet-unavailable-mirrord-world"' in body
+    assert "No mirrord config for world: its container ports are unknown" in body
 
 
 def test_routes_yaml_shows_only_this_sandboxs_rules(login, world, make_sandbox, settings, tmp_path):

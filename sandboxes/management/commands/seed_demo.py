@@ -68,6 +68,14 @@ CATALOG: list[tuple[str, str, str, list[int], str, list[tuple[str, str, str, str
     ("payments", "shop", Mesh.ISTIO, [8080], "Charges cards (a sandbox-mode PSP in staging).", []),
 ]
 
+# Catalog fields beyond the tuple above. The Linkerd 1 hello/world example's router
+# names requests /svc/<Host> and rewrites /svc => /host => /srv; its per-request
+# override is "/host/world => /srv/world-v2", so forks are delegated the same way.
+EXTRA: dict[str, dict[str, Any]] = {
+    "hello": {"linkerd1_name": "/host/hello", "linkerd1_dst_prefix": "/srv"},
+    "world": {"linkerd1_name": "/host/world", "linkerd1_dst_prefix": "/srv"},
+}
+
 # (kind, profile, action, note)
 DEFAULT_RULES = [
     (DataKind.POSTGRES, "dev", DataAction.ISOLATED_SCHEMA, "dev forks get their own schema"),
@@ -144,6 +152,7 @@ class Command(BaseCommand):
                     "mesh": mesh,
                     "ports": ports,
                     "description": description,
+                    **EXTRA.get(name, {}),
                 },
             )
             for resource, kind, env_var, read_only in resources:
