@@ -58,7 +58,7 @@ def sweep_orphans(cluster: Cluster | None) -> list[str]:
     for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
         # Locked like a reconcile of this service, so the two never race.
         with transaction.atomic():
-            locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
+            locked = BaselineService.objects.select_for_update(no_key=True).get(pk=baseline.pk)
             wanted = {object_key(o) for o in render_routes_for(locked).manifests}
             for api_version, kind in ROUTE_KINDS[locked.mesh]:
                 shared = _list(

@@ -51,3 +51,11 @@ def sweep_orphans() -> list[str]:
     if deleted:
         log.info("swept %d orphaned objects: %s", len(deleted), deleted)
     return deleted
+
+
+@shared_task(name="sandboxes.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Forget `Idempotency-Key`s older than 24 hours."""
+    from sandboxes.api.idempotency import purge_expired
+
+    return purge_expired()
