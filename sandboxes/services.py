@@ -156,9 +156,9 @@ def sandbox_create(
     approval_note: str = "",
     via_token: ApiToken | None = None,
 ) -> Sandbox:
-    # Lock the team row: two creates' quota checks and inserts must not interleave (and
-    # a same-name create that waited here sees the winner's row when it gets the lock).
-    team = _lock(Team.objects, tenant.team_id)
+    # Validation reads the team unlocked; the lock is taken only for the checks that
+    # must not interleave with another create (see below), to keep it short.
+    team = Team.objects.get(pk=tenant.team_id)
     _require_member(team, actor)
     _check_token_scope(via_token, tenant)
     labels = {} if labels is None else labels
@@ -182,6 +182,11 @@ def sandbox_create(
         errors.add("name", taken)
     errors.raise_if_any()
 
+    # Lock the team row: two creates' quota checks and inserts must not interleave, and
+    # a same-name create that waited here sees the winner's row when it gets the lock.
+    team = _lock(Team.objects, team.pk)
+    if Sandbox.objects.present().filter(tenant=tenant, name=name).exists():
+        raise NameTaken({"name": [taken]})
     active = Sandbox.objects.active().filter(tenant__team=team).count()
     if active >= team.max_sandboxes:
         raise QuotaExceeded(
