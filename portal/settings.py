@@ -89,9 +89,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # behind many others: the busy timeout is long (30 s) so that contention means
     # waiting, not an error (five seconds failed under 20 clients on a loaded machine).
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": (
-            f"PRAGMA journal_mode=WAL; PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS};"
-        ),
+        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS};",
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
