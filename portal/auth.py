@@ -7,10 +7,12 @@ selectors can narrow the scope to the token's tenant or team.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,9 +22,31 @@ from rest_framework.request import Request
 from portal import ratelimit
 from sandboxes.models import TOKEN_PREFIX, ApiToken
 
-# Writing last_used_at on every request would turn reads into writes; once a minute
-# is enough to answer "is this token still in use?".
+# Writing last_used_at on every request would turn reads into writes (on SQLite every
+# GET would queue for the one write lock); once a minute is enough to answer "is this
+# token still in use?".
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def record_last_used(token: ApiToken, now: datetime) -> None:
+    """At most one write per token per minute, however many requests arrive at once:
+    an atomic `cache.add` elects one request per interval (Redis in production; the
+    file cache of the embedded default), and the UPDATE is conditional, so a cache that
+    forgot the key still writes nothing when the column is fresh."""
+    stale = now - LAST_USED_RESOLUTION
+    if token.last_used_at is not None and token.last_used_at > stale:
+        return
+    # Keyed by what the request read: every request that saw this stale value races
+    # for one key, and a fresh value needs no key at all. The lookup id is random, so
+    # no other token (or a recreated database) can hold this key.
+    seen = token.last_used_at.timestamp() if token.last_used_at else "never"
+    key = f"token-last-used-{token.lookup_id}-{seen}"
+    if not cache.add(key, 1, LAST_USED_RESOLUTION.total_seconds()):
+        return
+    ApiToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale), pk=token.pk
+    ).update(last_used_at=now)
+    token.last_used_at = now
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -51,9 +75,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API token is revoked or expired.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
+        record_last_used(token, now)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

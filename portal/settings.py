@@ -89,12 +89,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+SQLITE_BUSY_TIMEOUT_MS = env_int("SIDESTAGE_SQLITE_BUSY_TIMEOUT_MS", 30_000)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default runs web, worker and beat against one file: WAL lets readers
     # proceed during a write, and IMMEDIATE takes the write lock up front instead of
-    # failing with "database is locked" half-way through a transaction.
+    # failing with "database is locked" half-way through a transaction. SQLite has one
+    # writer at a time and its busy handler is not a fair queue, so a writer may wait
+    # behind many others: the busy timeout is long (30 s) so that contention means
+    # waiting, not an error (five seconds failed under 20 clients on a loaded machine).
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+        "init_command": f"PRAGMA journal_mode=WAL; PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS};",
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -174,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-orphans": {
         "task": "sandboxes.tasks.sweep_orphans",
         "schedule": float(SIDESTAGE_RESYNC_SECONDS * 3),
+    },
+    "purge-idempotency-keys": {
+        "task": "sandboxes.tasks.purge_idempotency_keys",
+        "schedule": crontab(minute=17),
     },
     "expire-approvals": {
         "task": "sandboxes.tasks.expire_approvals",

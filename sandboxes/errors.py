@@ -33,6 +33,14 @@ class ValidationFailed(SidestageError):
         super().__init__(summary or "Invalid input.")
 
 
+class NameTaken(ValidationFailed):
+    """A name that must be unique is taken, perhaps by a request that ran at the same
+    time: a conflict (409), still reported beside the field it concerns."""
+
+    code = "conflict"
+    status = 409
+
+
 class NotAllowed(SidestageError):
     """The actor may not do this (a role, or the four-eyes rule)."""
 

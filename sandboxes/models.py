@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -680,3 +681,31 @@ class ApiToken(models.Model):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+IDEMPOTENCY_KEY_MAX = 255
+
+
+class IdempotencyKey(models.Model):
+    """A POST made with an `Idempotency-Key` header and the response it got, kept for
+    `IDEMPOTENCY_TTL` so a retried request gets the same answer instead of a second
+    object. `scope` is whose key it is (`token:<id>` or `user:<id>`): two pipelines may
+    pick the same key. Written in the same transaction as the object it created, so a
+    stored response always describes a committed object."""
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    # Empty only inside the transaction that claims the key and runs the request.
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    location = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

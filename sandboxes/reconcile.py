@@ -292,9 +292,13 @@ class SandboxReconciler:
             if service:
                 names.add(service)
         # Lock the catalog rows in id order: two reconciles of one service render its
-        # shared routes one after the other, each from committed state.
+        # shared routes one after the other, each from committed state. NO KEY UPDATE:
+        # a create inserting a Fork of this service (its foreign-key check takes KEY
+        # SHARE) must not wait for this whole run (docs/architecture.md, "Locking").
         return list(
-            BaselineService.objects.select_for_update().filter(name__in=names).order_by("pk")
+            BaselineService.objects.select_for_update(no_key=True)
+            .filter(name__in=names)
+            .order_by("pk")
         )
 
     def sync_service_routes(self, baseline: BaselineService) -> tuple[list[dict], list[str]]:
@@ -626,7 +630,9 @@ def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
         cluster = cluster_from_settings()
     with transaction.atomic():
         sandbox = (
-            Sandbox.objects.select_for_update(of=("self",))
+            # NO KEY UPDATE: serialises writers of this sandbox (services, other
+            # reconciles) without blocking inserts that point at it (audit events).
+            Sandbox.objects.select_for_update(no_key=True, of=("self",))
             .select_related("tenant__team__policy")
             .filter(pk=sandbox_id)
             .first()

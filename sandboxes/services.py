@@ -2,6 +2,12 @@
 and the data-isolation policy, writes in one transaction, records an audit event and
 queues `reconcile_sandbox(id)` once the transaction commits.
 
+Locks (docs/architecture.md, "Locking"): at most one row of each kind, always in the
+order team -> sandbox -> approval -> catalog entries (the reconciler), each taken with
+`FOR NO KEY UPDATE OF <that table>` through `_lock`. NO KEY UPDATE serialises writers of
+the row but not the foreign-key checks of inserts that point at it (a fork, an audit
+event), and `of=("self",)` keeps joined rows (tenant, team) unlocked.
+
 Functions are keyword-only and named `<entity>_<action>`. They raise
 `ValidationFailed` (field-level messages), `NotAllowed` or `Conflict`; never a bare 500.
 """
@@ -19,7 +25,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from routing.keys import generate_routing_key
-from sandboxes.errors import Conflict, FieldErrors, NotAllowed, QuotaExceeded, ValidationFailed
+from sandboxes.errors import (
+    Conflict,
+    FieldErrors,
+    NameTaken,
+    NotAllowed,
+    QuotaExceeded,
+    ValidationFailed,
+)
 from sandboxes.models import (
     TOKEN_PREFIX,
     ApiToken,
@@ -27,6 +40,7 @@ from sandboxes.models import (
     ApprovalState,
     AuditEvent,
     Fork,
+    IdempotencyKey,
     Membership,
     Profile,
     Role,
@@ -71,6 +85,15 @@ def _audit(
         target=target,
         data=data or {},
     )
+
+
+def _lock(queryset: Any, pk: int) -> Any:
+    """The one way services lock a row: FOR NO KEY UPDATE of that row only."""
+    return queryset.select_for_update(no_key=True, of=("self",)).get(pk=pk)
+
+
+def _lock_sandbox(sandbox: Sandbox) -> Sandbox:
+    return _lock(Sandbox.objects.select_related("tenant__team"), sandbox.pk)
 
 
 def _enqueue_reconcile(sandbox_id: int) -> None:
@@ -140,8 +163,9 @@ def sandbox_create(
     approval_note: str = "",
     via_token: ApiToken | None = None,
 ) -> Sandbox:
-    # Lock the team row: the quota check and the insert must not interleave.
-    team = Team.objects.select_for_update().get(pk=tenant.team_id)
+    # Validation reads the team unlocked; the lock is taken only for the checks that
+    # must not interleave with another create (see below), to keep it short.
+    team = Team.objects.get(pk=tenant.team_id)
     _require_member(team, actor)
     _check_token_scope(via_token, tenant)
     labels = {} if labels is None else labels
@@ -151,16 +175,25 @@ def sandbox_create(
     errors = FieldErrors()
     for message in dns1123_label_errors(name, max_length=SANDBOX_NAME_MAX):
         errors.add("name", message)
-    if not errors and Sandbox.objects.present().filter(tenant=tenant, name=name).exists():
-        errors.add("name", f"Tenant {tenant.name} already has a sandbox named {name}.")
+    name_taken = not errors and Sandbox.objects.present().filter(tenant=tenant, name=name).exists()
+    taken = f"Tenant {tenant.name} already has a sandbox named {name}."
     check_common(team=team, profile=profile, description=description, labels=labels, errors=errors)
     for message in ttl_errors(ttl_seconds, team.max_ttl):
         errors.add("ttl", message)
     fork_specs = check_forks(team, forks, profile if isinstance(profile, str) else "", errors)
     for message in text_errors(approval_note, max_length=REASON_MAX):
         errors.add("approval_note", message)
+    if name_taken and not errors:
+        raise NameTaken({"name": [taken]})
+    if name_taken:
+        errors.add("name", taken)
     errors.raise_if_any()
 
+    # Lock the team row: two creates' quota checks and inserts must not interleave, and
+    # a same-name create that waited here sees the winner's row when it gets the lock.
+    team = _lock(Team.objects, team.pk)
+    if Sandbox.objects.present().filter(tenant=tenant, name=name).exists():
+        raise NameTaken({"name": [taken]})
     active = Sandbox.objects.active().filter(tenant__team=team).count()
     if active >= team.max_sandboxes:
         raise QuotaExceeded(
@@ -185,10 +218,8 @@ def sandbox_create(
                 expires_at=now + timedelta(seconds=ttl_seconds),
             )
     except IntegrityError as exc:
-        # A concurrent create with the same name won the race.
-        raise ValidationFailed(
-            {"name": [f"Tenant {tenant.name} already has a sandbox named {name}."]}
-        ) from exc
+        # Only reachable if the name was taken outside this team lock (an admin edit).
+        raise NameTaken({"name": [taken]}) from exc
     _write_forks(sandbox, fork_specs)
     _record_revision(sandbox, actor)
     if sandbox.needs_approval:
@@ -219,7 +250,7 @@ def sandbox_update(
 ) -> Sandbox:
     """Change the spec. Bumps `generation` only when something really changed, so that
     a pipeline re-applying the same document is a no-op."""
-    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    sandbox = _lock_sandbox(sandbox)
     team = sandbox.tenant.team
     _require_member(team, actor)
     _check_token_scope(via_token, sandbox.tenant)
@@ -274,7 +305,7 @@ def sandbox_delete(
 ) -> Sandbox:
     """Mark for deletion; the reconciler takes routes, workloads and data down and then
     sets `deleted_at`. The record stays for the audit trail. Idempotent."""
-    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    sandbox = _lock_sandbox(sandbox)
     team = sandbox.tenant.team
     if actor is not None:
         _require_member(team, actor)
@@ -305,7 +336,7 @@ def sandbox_extend(
     *, actor: User, sandbox: Sandbox, ttl_seconds: Any, via_token: ApiToken | None = None
 ) -> Sandbox:
     """Set the sandbox to expire `ttl_seconds` from now (bounded by the team's maximum)."""
-    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    sandbox = _lock_sandbox(sandbox)
     team = sandbox.tenant.team
     _require_member(team, actor)
     _check_token_scope(via_token, sandbox.tenant)
@@ -345,7 +376,7 @@ def sandbox_expire_due(*, now: Any = None) -> list[int]:
 def approval_request(
     *, actor: User, sandbox: Sandbox, note: str = "", via_token: ApiToken | None = None
 ) -> Approval:
-    sandbox = Sandbox.objects.select_for_update().select_related("tenant__team").get(pk=sandbox.pk)
+    sandbox = _lock_sandbox(sandbox)
     team = sandbox.tenant.team
     _require_member(team, actor)
     _check_token_scope(via_token, sandbox.tenant)
@@ -410,13 +441,9 @@ def approval_decide(
     # Lock order as in sandbox_update: the sandbox row, then its approval. Holding the
     # sandbox lock means no spec change (and no new author) can slip in between the
     # four-eyes check and the decision.
-    sandbox_id = Approval.objects.filter(pk=approval.pk).values_list("sandbox_id", flat=True).get()
-    sandbox = (
-        Sandbox.objects.select_for_update(of=("self",))
-        .select_related("tenant__team")
-        .get(pk=sandbox_id)
-    )
-    approval = Approval.objects.select_for_update(of=("self",)).get(pk=approval.pk)
+    sandbox_id = Approval.objects.values_list("sandbox_id", flat=True).get(pk=approval.pk)
+    sandbox = _lock_sandbox(Sandbox(pk=sandbox_id))
+    approval = _lock(Approval.objects, approval.pk)
     approval.sandbox = sandbox
     team = sandbox.tenant.team
     if _require_member(team, actor) != Role.LEAD:
@@ -518,16 +545,24 @@ def tenant_create(
         errors.add("kind", f"Must be one of: {', '.join(TenantKind.values)}.")
     elif kind != TenantKind.DEVELOPER and role != Role.LEAD:
         errors.add("kind", "Only a lead can create tenants for CI pipelines and bots.")
-    if not errors and Tenant.objects.filter(team=team, name=name).exists():
-        errors.add("name", f"Team {team.slug} already has a tenant named {name}.")
     errors.raise_if_any()
-    tenant = Tenant.objects.create(
-        team=team,
-        name=name,
-        kind=kind,
-        owner=owner if owner is not None else (actor if kind == TenantKind.DEVELOPER else None),
-        tenant_key=generate_routing_key(),
-    )
+    taken = NameTaken({"name": [f"Team {team.slug} already has a tenant named {name}."]})
+    if Tenant.objects.filter(team=team, name=name).exists():
+        raise taken
+    try:
+        # No lock: the unique constraint decides a race, and the loser gets the same 409.
+        with transaction.atomic():
+            tenant = Tenant.objects.create(
+                team=team,
+                name=name,
+                kind=kind,
+                owner=owner
+                if owner is not None
+                else (actor if kind == TenantKind.DEVELOPER else None),
+                tenant_key=generate_routing_key(),
+            )
+    except IntegrityError as exc:
+        raise taken from exc
     _audit(
         team=team,
         actor=actor,
@@ -567,8 +602,6 @@ def token_issue(
     name_problems = text_errors(name, max_length=100, required=True)
     for message in name_problems:
         errors.add("name", message)
-    if not name_problems and ApiToken.objects.filter(team=team, name=name).exists():
-        errors.add("name", f"Team {team.slug} already has a token named {name}.")
     if tenant is not None and tenant.team_id != team.pk:
         errors.add("tenant", "The tenant must belong to the token's team.")
     if ttl is not None and not timedelta(0) < ttl <= MAX_TOKEN_TTL:
@@ -579,17 +612,25 @@ def token_issue(
     if parent_expiry is not None and (expires_at is None or expires_at > parent_expiry):
         expires_at = parent_expiry
     errors.raise_if_any()
+    taken = NameTaken({"name": [f"Team {team.slug} already has a token named {name}."]})
+    if ApiToken.objects.filter(team=team, name=name).exists():
+        raise taken
     lookup_id = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}{lookup_id}_{secrets.token_urlsafe(24)}"
-    token = ApiToken.objects.create(
-        team=team,
-        tenant=tenant,
-        user=actor,
-        name=name,
-        lookup_id=lookup_id,
-        secret_hash=ApiToken.hash_secret(secret),
-        expires_at=expires_at,
-    )
+    try:
+        # No lock: the unique constraint decides a race, and the loser gets the same 409.
+        with transaction.atomic():
+            token = ApiToken.objects.create(
+                team=team,
+                tenant=tenant,
+                user=actor,
+                name=name,
+                lookup_id=lookup_id,
+                secret_hash=ApiToken.hash_secret(secret),
+                expires_at=expires_at,
+            )
+    except IntegrityError as exc:
+        raise taken from exc
     _audit(
         team=team,
         actor=actor,
@@ -603,7 +644,7 @@ def token_issue(
 
 @transaction.atomic
 def token_revoke(*, actor: User, token: ApiToken, via_token: ApiToken | None = None) -> ApiToken:
-    token = ApiToken.objects.select_for_update().select_related("team").get(pk=token.pk)
+    token = _lock(ApiToken.objects.select_related("team"), token.pk)
     role = _require_member(token.team, actor)
     if token.user_id != actor.pk and role != Role.LEAD:
         raise NotAllowed("Only the token's owner or a lead of the team can revoke it.")
@@ -614,3 +655,14 @@ def token_revoke(*, actor: User, token: ApiToken, via_token: ApiToken | None = N
             team=token.team, actor=actor, token=via_token, verb="token.revoke", target=str(token)
         )
     return token
+
+
+# --- Idempotency keys ----------------------------------------------------------------------
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def idempotency_keys_purge(*, now: Any = None) -> int:
+    """Forget `Idempotency-Key`s older than their 24 hours (Celery beat calls this)."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_TTL
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lte=cutoff).delete()
+    return deleted

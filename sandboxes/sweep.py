@@ -59,7 +59,7 @@ def sweep_orphans(cluster: Cluster | None) -> list[str]:
     for baseline in BaselineService.objects.filter(mesh__in=with_objects):
         # Locked like a reconcile of this service, so the two never race.
         with transaction.atomic():
-            locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
+            locked = BaselineService.objects.select_for_update(no_key=True).get(pk=baseline.pk)
             wanted = {object_key(o) for o in render_routes_for(locked).manifests}
             for api_version, kind in get_mesh(locked.mesh).kinds:
                 shared = _list(

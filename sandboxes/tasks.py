@@ -51,3 +51,9 @@ def sweep_orphans() -> list[str]:
     if deleted:
         log.info("swept %d orphaned objects: %s", len(deleted), deleted)
     return deleted
+
+
+@shared_task(name="sandboxes.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Forget `Idempotency-Key`s older than 24 hours."""
+    return services.idempotency_keys_purge()

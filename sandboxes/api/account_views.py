@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from sandboxes import selectors, services
 from sandboxes.api import serializers as s
 from sandboxes.api.filters import EventFilter
+from sandboxes.api.idempotency import IDEMPOTENCY_PARAM, idempotent
 from sandboxes.api.lookup import request_token, tenant_from_ref
 from sandboxes.api.parsers import BodyLimitMixin, SafeJSONParser
 from sandboxes.api.views import parse
@@ -79,7 +80,13 @@ class TenantViewSet(BodyLimitMixin, mixins.ListModelMixin, viewsets.GenericViewS
             return Tenant.objects.none()
         return selectors.tenants_for_user(self.request.user, request_token(self.request))
 
-    @extend_schema(summary="Create a tenant", request=s.TenantIn, responses={201: s.TenantOut})
+    @extend_schema(
+        summary="Create a tenant",
+        request=s.TenantIn,
+        responses={201: s.TenantOut},
+        parameters=[IDEMPOTENCY_PARAM],
+    )
+    @idempotent
     def create(self, request: Request) -> Response:
         body = parse(s.TenantIn, request.data)
         tenant = services.tenant_create(

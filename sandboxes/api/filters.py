@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
 
@@ -68,7 +70,9 @@ class SandboxFilter(BaseFilterBackend):
             if not match:
                 errors.add("condition", f"{value!r}: expected Type or Type=True|False|Unknown.")
                 continue
-            queryset = queryset.filter(_condition_q(match.group(1), match.group(2) or "True"))
+            queryset = queryset.filter(
+                _condition_q(match.group(1), match.group(2) or "True", queryset.db)
+            )
         for value in _values(request, "service", errors):
             if not DNS1123_LABEL_RE.match(value):
                 errors.add("service", f"{value!r} is not a service name.")
@@ -81,10 +85,32 @@ class SandboxFilter(BaseFilterBackend):
             if not DNS1123_LABEL_RE.match(key) or len(label_value) > _LABEL_VALUE_MAX:
                 errors.add("label", f"{value!r}: expected key or key=value.")
                 continue
-            if sep:
+            if sep and _has_json_contains(queryset.db):
+                # `@>`: PostgreSQL can answer it from an index.
                 queryset = queryset.filter(labels__contains={key: label_value})
-            else:
+            elif sep:
+                # SQLite has no JSON containment; labels are flat strings, so comparing
+                # the key's text is the same test. The path is quoted: a key like "42"
+                # is a member name, not an array index (the ORM's key lookup would
+                # take it for one).
+                queryset = queryset.filter(
+                    RawSQL(
+                        "json_type(sandboxes_sandbox.labels, %s) = 'text' "
+                        "AND json_extract(sandboxes_sandbox.labels, %s) = %s",
+                        (f'$."{key}"', f'$."{key}"', label_value),
+                        output_field=BooleanField(),
+                    )
+                )
+            elif _has_json_contains(queryset.db):
                 queryset = queryset.filter(labels__has_key=key)
+            else:
+                queryset = queryset.filter(
+                    RawSQL(
+                        "json_type(sandboxes_sandbox.labels, %s) IS NOT NULL",
+                        (f'$."{key}"',),
+                        output_field=BooleanField(),
+                    )
+                )
         deleted = request.query_params.get("deleted", "false")
         if deleted not in ("true", "false"):
             errors.add("deleted", "Must be true or false.")
@@ -114,13 +140,30 @@ class SandboxFilter(BaseFilterBackend):
         ]
 
 
-def _condition_q(type_: str, status: str) -> Q:
+def _has_json_contains(alias: str) -> bool:
+    return connections[alias].features.supports_json_field_contains
+
+
+def _has_condition(type_: str, status: str, alias: str) -> Q:
+    if _has_json_contains(alias):
+        return Q(conditions__contains=[{"type": type_, "status": status}])
+    # SQLite (the embedded default): look through the list with json_each.
+    return Q(
+        RawSQL(
+            "EXISTS (SELECT 1 FROM json_each(sandboxes_sandbox.conditions) AS c "
+            "WHERE json_extract(c.value, '$.type') = %s "
+            "AND json_extract(c.value, '$.status') = %s)",
+            (type_, status),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _condition_q(type_: str, status: str, alias: str) -> Q:
     if status == "Unknown":
         # An absent condition counts as Unknown, as in Kubernetes.
-        return ~Q(conditions__contains=[{"type": type_, "status": "True"}]) & ~Q(
-            conditions__contains=[{"type": type_, "status": "False"}]
-        )
-    return Q(conditions__contains=[{"type": type_, "status": status}])
+        return ~_has_condition(type_, "True", alias) & ~_has_condition(type_, "False", alias)
+    return _has_condition(type_, status, alias)
 
 
 class EventQuery(serializers.Serializer):

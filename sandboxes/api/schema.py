@@ -19,6 +19,9 @@ ERROR_STATUSES: dict[str, str] = {
     "429": "Throttled (per API token).",
 }
 
+# Only on operations that take an `Idempotency-Key` header.
+IDEMPOTENCY_REUSED = "This Idempotency-Key was already used for a different request."
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
@@ -117,7 +120,10 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
-            for code, text in ERROR_STATUSES.items():
+            statuses = dict(ERROR_STATUSES)
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                statuses["422"] = IDEMPOTENCY_REUSED
+            for code, text in statuses.items():
                 responses.setdefault(
                     code, {"description": text, "content": {"application/json": {"schema": ref}}}
                 )

@@ -20,9 +20,10 @@ from sandboxes.api import serializers as s
 from sandboxes.api import snippets as sn
 from sandboxes.api.documents import DocumentBuilder
 from sandboxes.api.filters import SandboxFilter
+from sandboxes.api.idempotency import IDEMPOTENCY_PARAM, idempotent
 from sandboxes.api.parsers import BodyLimitMixin, SafeJSONParser
 from sandboxes.api.wait import MAX_WAIT_SECONDS, clamp_timeout, wait_for_sandbox
-from sandboxes.errors import Conflict, ValidationFailed
+from sandboxes.errors import Conflict, NameTaken, ValidationFailed
 from sandboxes.models import ApprovalState, Sandbox
 from sandboxes.validation import DNS1123_LABEL_RE
 
@@ -88,8 +89,9 @@ class SandboxViewSet(BodyLimitMixin, viewsets.GenericViewSet):
         summary="Create a sandbox",
         request=s.SandboxDocumentIn,
         responses={201: s.SandboxOut},
-        parameters=[TENANT_PARAM],
+        parameters=[TENANT_PARAM, IDEMPOTENCY_PARAM],
     )
+    @idempotent
     def create(self, request: Request) -> Response:
         doc = parse(s.SandboxDocumentIn, request.data)
         tenant = lookup.tenant_for_create(
@@ -133,10 +135,18 @@ class SandboxViewSet(BodyLimitMixin, viewsets.GenericViewSet):
             request, lookup.agreed_tenant_ref(self.tenant_ref(), doc.get("tenant"))
         )
         existing = None
-        if len(name) <= 63 and DNS1123_LABEL_RE.match(name):
+        valid_name = len(name) <= 63 and DNS1123_LABEL_RE.match(name)
+        if valid_name:
             existing = lookup.sandbox_for_put(request, name, tenant)
         if existing is None:
-            return self.render(self._create(tenant, name, doc), status.HTTP_201_CREATED)
+            try:
+                return self.render(self._create(tenant, name, doc), status.HTTP_201_CREATED)
+            except NameTaken:
+                # A concurrent PUT of the same name created it first (the create waited
+                # for that one's team lock and saw its row): this PUT is an update.
+                existing = lookup.sandbox_for_put(request, name, tenant) if valid_name else None
+                if existing is None:
+                    raise
         # Replace semantics: what the document leaves out goes back to its default.
         return self._update(
             existing,

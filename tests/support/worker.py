@@ -31,13 +31,22 @@ def test_database_url() -> str:
 
 
 class Worker:
-    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        log_path: Path,
+        env: dict[str, str],
+        *,
+        pool: str = "solo",
+        concurrency: int = 1,
+        name: str = "worker",
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
             [
                 str(CELERY),
-                *("-A", "portal", "worker", "--pool", "solo", "--concurrency", "1"),
+                *("-A", "portal", "worker", "--pool", pool, "--concurrency", str(concurrency)),
+                *("--hostname", f"{name}@%h"),
                 *("-Q", "celery", "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
             ],
             cwd=REPO,
@@ -63,10 +72,19 @@ class Worker:
         return self.process.returncode
 
 
-def start_worker(log_path: Path, *, flush: bool = True, **env_overrides: str) -> Worker:
+def start_worker(
+    log_path: Path,
+    *,
+    flush: bool = True,
+    pool: str = "solo",
+    concurrency: int = 1,
+    name: str = "worker",
+    **env_overrides: str,
+) -> Worker:
     """Start a worker on the test database (after flushing the test Redis database,
     unless `flush` is False); the caller stops it. `env_overrides` select the cluster
-    mode and the like."""
+    mode and the like; `pool`, `concurrency` and `name` make several workers that run
+    tasks in parallel."""
     if flush:
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
     env = {
@@ -79,7 +97,7 @@ def start_worker(log_path: Path, *, flush: bool = True, **env_overrides: str) ->
         DEBUG="false",
         **env_overrides,
     )
-    return Worker(log_path, env)
+    return Worker(log_path, env, pool=pool, concurrency=concurrency, name=name)
 
 
 def wait_for_sandbox(
