@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from portal.metrics import observe_reconcile
 from routing.gateway_api import RouteLimitError
 from routing.istio import ForeignVirtualServiceError
 from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SERVICE_LABEL
@@ -619,6 +621,7 @@ def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
     locked for the whole run."""
     if cluster is _UNSET:
         cluster = cluster_from_settings()
+    started = time.monotonic()
     with transaction.atomic():
         sandbox = (
             Sandbox.objects.select_for_update(of=("self",))
@@ -628,9 +631,11 @@ def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
         )
         if sandbox is None or sandbox.deleted_at:
             return Outcome("gone")
+        before = list(sandbox.conditions or [])
         reconciler = SandboxReconciler(sandbox, cluster, timezone.now())
         outcome = reconciler.run()
         reconciler.save()
+    observe_reconcile(sandbox, before, outcome, time.monotonic() - started, timezone.now())
     log.info("reconciled sandbox %s: %s", sandbox_id, outcome.status)
     return outcome
 
@@ -652,7 +657,6 @@ def run_reconcile_task(task: Any, sandbox_id: int) -> str:
     elif outcome.requeue_after is not None:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
-
 
 
 def queue_resync() -> int:
