@@ -13,7 +13,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.support.worker import CELERY, REPO, test_database_url
+from tests.support import worker as support
 
 pytestmark = pytest.mark.worker
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.worker
 def _start_beat(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SIDESTAGE_"))}
     env.update(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=support.test_database_url(),
         REDIS_URL=settings.REDIS_URL,
         DEBUG="false",
         SIDESTAGE_VAR_DIR=str(tmp_path / name),
@@ -29,7 +29,7 @@ def _start_beat(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], Pat
     log = tmp_path / f"{name}.log"
     process = subprocess.Popen(
         [
-            str(CELERY),
+            str(support.CELERY),
             "-A",
             "portal",
             "beat",
@@ -38,7 +38,7 @@ def _start_beat(tmp_path: Path, name: str) -> tuple[subprocess.Popen[bytes], Pat
             "--schedule",
             str(tmp_path / f"{name}-schedule"),
         ],
-        cwd=REPO,
+        cwd=support.REPO,
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
