@@ -17,6 +17,21 @@ FULL_VALUES = CHART / "ci" / "full-values.yaml"
 HELM_BUILD = REPO_ROOT / "scripts" / "helm-build"
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (the API server would warn or refuse)."""
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    keys = [loader.construct_object(key, deep=True) for key, _ in node.value]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    if duplicates:
+        raise AssertionError(f"duplicate keys {sorted(duplicates)} at {node.start_mark}")
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 def build_helm() -> Path:
     """The cached helm binary, built once per version; fails the test run loudly."""
     result = subprocess.run(
@@ -72,7 +87,7 @@ class Helm:
         for item in sets:
             args += ["--set", item]
         out = self.run(*args).stdout
-        return [doc for doc in yaml.safe_load_all(out) if doc]
+        return [doc for doc in yaml.load_all(out, Loader=_StrictLoader) if doc]
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

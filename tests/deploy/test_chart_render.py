@@ -64,6 +64,9 @@ def test_default_render(helm: Helm) -> None:
         assert "value" not in env[name]
     assert env["SIDESTAGE_CLUSTER"]["value"] == "in-cluster"
     assert "SIDESTAGE_NAMESPACES" not in env
+    # Only the workers call the Kubernetes API; only they get the account's token.
+    for name, pod in _pod_specs(objects):
+        assert pod["automountServiceAccountToken"] is name.endswith("-worker"), name
     # The pod IP is allowed, so probes and scrapes by IP pass Django's host check.
     assert env["ALLOWED_HOSTS"]["value"].startswith("$(POD_IP),")
 

@@ -106,36 +106,39 @@ app.kubernetes.io/component: {{ .component }}
   mountPath: /var/lib/sidestage
 {{- end -}}
 
-{{/* Pod-level settings shared by every Sidestage pod. */}}
+{{/* Pod-level settings shared by every Sidestage pod. Only the workers talk to the
+Kubernetes API (the reconciler and the orphan sweep run there), so only they get the
+ServiceAccount's token: web and beat run under the same account without one. */}}
 {{- define "sidestage.podSpec" -}}
-serviceAccountName: {{ include "sidestage.serviceAccountName" . }}
-automountServiceAccountToken: {{ ne .Values.cluster.mode "none" }}
+{{- $root := .root -}}
+serviceAccountName: {{ include "sidestage.serviceAccountName" $root }}
+automountServiceAccountToken: {{ and .apiAccess (ne $root.Values.cluster.mode "none") }}
 securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
-{{- with .Values.imagePullSecrets }}
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+{{- with $root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.nodeSelector }}
+{{- with $root.Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with $root.Values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with $root.Values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 volumes:
-  {{- include "sidestage.volumes" . | nindent 2 }}
+  {{- include "sidestage.volumes" $root | nindent 2 }}
 {{- end -}}
 
 {{- define "sidestage.podMeta" -}}
 labels:
   {{- include "sidestage.labels" .root | nindent 2 }}
-  {{- include "sidestage.selectorLabels" . | nindent 2 }}
+  app.kubernetes.io/component: {{ .component }}
   {{- with .root.Values.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
