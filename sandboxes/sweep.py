@@ -55,7 +55,11 @@ def sweep_orphans(cluster: Cluster | None) -> list[str]:
         key = (obj["metadata"].get("labels") or {}).get(SANDBOX_LABEL)
         if key and key not in present_keys:
             _delete(cluster, obj, deleted)
-    for baseline in BaselineService.objects.exclude(mesh=Mesh.LINKERD1):
+    baselines = BaselineService.objects.exclude(mesh=Mesh.LINKERD1)
+    if cluster.namespaces:
+        # Namespaced RBAC: nothing of ours can be elsewhere, and listing there is refused.
+        baselines = baselines.filter(namespace__in=cluster.namespaces)
+    for baseline in baselines:
         # Locked like a reconcile of this service, so the two never race.
         with transaction.atomic():
             locked = BaselineService.objects.select_for_update().get(pk=baseline.pk)
