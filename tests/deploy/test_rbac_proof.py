@@ -74,7 +74,8 @@ def _in_cluster(settings, monkeypatch, tmp_path, kube_cluster, kube_api, namespa
     configuration = cluster.api_client.configuration
     # Nothing but the token: no client certificate from the admin kubeconfig.
     assert configuration.cert_file is None and configuration.key_file is None
-    assert configuration.api_key["authorization"] == f"Bearer {token}"
+    [(scheme, _, sent)] = [v.partition(" ") for v in configuration.api_key.values()]
+    assert scheme.lower() == "bearer" and sent == token
     return cluster
 
 
@@ -144,11 +145,11 @@ def test_the_service_account_runs_a_life_cycle_and_nothing_else(
         assert _owned_in(kube_api, ns, key) == sorted(
             f"{kind}/{fork_object_name(svc, key)}"
             for kind in ("Deployment", "Service")
-            for svc in ("web", "orders")
+            for svc in ("web", "orders-gw")
         )
         custom = client.CustomObjectsApi(kube_api)
         assert custom.get_namespaced_custom_object(
-            "networking.istio.io", "v1", ns, "virtualservices", "web"
+            "networking.istio.io", "v1", ns, "virtualservices", "web-sidestage"
         )
 
         # Update.
