@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
+from tests.deploy.crds import install_crd, servicemonitor_crd
 from tests.deploy.helm import FULL_VALUES, Helm
 from tests.deploy.release import (
     create_existing_secrets,
@@ -32,15 +33,28 @@ def release_namespace(kube_api: client.ApiClient) -> Iterator[str]:
         delete_namespace(kube_api, name)
 
 
+@pytest.fixture(scope="module")
+def servicemonitor_kind(kube_cluster) -> Iterator[None]:
+    """The ServiceMonitor CRD, for this module only (the plane does not ship it)."""
+    crd = servicemonitor_crd()
+    with kube_cluster.api_client() as api:
+        created = install_crd(api, crd)
+    yield
+    if created:
+        with kube_cluster.api_client() as api:
+            client.ApiextensionsV1Api(api).delete_custom_resource_definition(
+                crd["metadata"]["name"]
+            )
+
+
 @pytest.mark.parametrize("full", [False, True], ids=["defaults", "full"])
 def test_every_rendered_object_passes_a_server_side_dry_run(
-    helm: Helm, kube_api, release_namespace, kube_namespace, full
+    helm: Helm, kube_api, release_namespace, kube_namespace, full, servicemonitor_kind
 ):
     # The full values name namespaces of their own for the Roles; use real ones here.
-    # No ServiceMonitor: the test control plane has no prometheus-operator CRDs.
     objects = helm.template(
         values=[FULL_VALUES] if full else [],
-        sets=[f"rbac.namespaces={{{kube_namespace}}}", "metrics.serviceMonitor.enabled=false"],
+        sets=[f"rbac.namespaces={{{kube_namespace}}}"],
         namespace=release_namespace,
     )
     dynamic = DynamicClient(kube_api)
@@ -61,7 +75,7 @@ def test_every_rendered_object_passes_a_server_side_dry_run(
         checked.append(obj["kind"])
     assert "Deployment" in checked and "Job" in checked and "NetworkPolicy" in checked
     if full:
-        assert {"Ingress", "HTTPRoute", "Role", "RoleBinding"} <= set(checked)
+        assert {"Ingress", "HTTPRoute", "Role", "RoleBinding", "ServiceMonitor"} <= set(checked)
     assert not client.AppsV1Api(kube_api).list_namespaced_deployment(release_namespace).items
 
 
