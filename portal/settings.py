@@ -198,6 +198,16 @@ if SIDESTAGE_CLUSTER not in {"none", "kubeconfig", "in-cluster"}:
     raise ImproperlyConfigured("SIDESTAGE_CLUSTER must be one of: none, kubeconfig, in-cluster")
 SIDESTAGE_KUBECONFIG = env_str("SIDESTAGE_KUBECONFIG", env_str("KUBECONFIG"))
 SIDESTAGE_KUBE_CONTEXT = env_str("SIDESTAGE_KUBE_CONTEXT")
+# in-cluster: where the pod's ServiceAccount token and CA are mounted (tests point it
+# at a directory laid out the same way).
+SIDESTAGE_SERVICEACCOUNT_DIR = Path(
+    env_str("SIDESTAGE_SERVICEACCOUNT_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
+)
+# Namespaced RBAC (the chart's rbac.scope=namespaced): the namespaces Sidestage may act
+# in. Cluster-wide lists become one list per namespace; empty means cluster-wide.
+SIDESTAGE_NAMESPACES = env_list("SIDESTAGE_NAMESPACES")
+# Bearer token for /metrics (and the worker pods' metrics endpoint); unset: /metrics is 404.
+SIDESTAGE_METRICS_TOKEN = env_secret("SIDESTAGE_METRICS_TOKEN")
 SIDESTAGE_MANIFEST_DIR = Path(env_str("SIDESTAGE_MANIFEST_DIR", str(VAR_DIR / "manifests")))
 
 # --- Routing on the wire ------------------------------------------------------------------
@@ -261,7 +271,7 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # for months and is slow to undo: the operator opts in (SECURE_HSTS_PRELOAD=true), so
 # `check --deploy --fail-level WARNING` must not fail on the off default.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

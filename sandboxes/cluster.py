@@ -22,11 +22,14 @@ from django.conf import settings
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
+from kubernetes.config.incluster_config import InClusterConfigLoader
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import (
     DynamicApiError,
     ResourceNotFoundError,
 )
+
+from sandboxes.metrics import instrument_api_client
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +94,12 @@ class Cluster:
         retries: int = 4,
         backoff_seconds: float = 0.2,
         timeout: tuple[float, float] = REQUEST_TIMEOUT,
+        namespaces: tuple[str, ...] = (),
     ) -> None:
         self.api_client = api_client
+        # Namespaced RBAC: a cluster-wide list becomes one list per namespace.
+        self.namespaces = namespaces
+        instrument_api_client(api_client)
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self.timeout = timeout
@@ -184,6 +191,14 @@ class Cluster:
         label_selector: str,
         namespace: str | None = None,
     ) -> list[dict]:
+        if namespace is None and self.namespaces:
+            return [
+                item
+                for ns in self.namespaces
+                for item in self.list(
+                    api_version, kind, label_selector=label_selector, namespace=ns
+                )
+            ]
         resource = self.resource(api_version, kind)
         try:
             result = self._call(
@@ -275,15 +290,19 @@ def cluster_from_settings() -> Cluster | None:
     with _cluster_lock:
         if _cluster is None:
             if mode == "in-cluster":
+                # The loader re-reads the projected token as the kubelet rotates it.
                 configuration = k8s_client.Configuration()
-                k8s_config.load_incluster_config(client_configuration=configuration)
+                account = settings.SIDESTAGE_SERVICEACCOUNT_DIR
+                InClusterConfigLoader(
+                    token_filename=str(account / "token"), cert_filename=str(account / "ca.crt")
+                ).load_and_set(configuration)
                 api_client = k8s_client.ApiClient(configuration)
             else:
                 api_client = k8s_config.new_client_from_config(
                     config_file=settings.SIDESTAGE_KUBECONFIG or None,
                     context=settings.SIDESTAGE_KUBE_CONTEXT or None,
                 )
-            _cluster = Cluster(api_client)
+            _cluster = Cluster(api_client, namespaces=tuple(settings.SIDESTAGE_NAMESPACES))
         return _cluster
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from sandboxes.data_isolation import (
     plan_fork_data,
     provision,
 )
+from sandboxes.metrics import observe_reconcile
 from sandboxes.models import (
     ApprovalState,
     BaselineService,
@@ -628,6 +630,7 @@ def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
     locked for the whole run."""
     if cluster is _UNSET:
         cluster = cluster_from_settings()
+    started = time.monotonic()
     with transaction.atomic():
         sandbox = (
             # NO KEY UPDATE: serialises writers of this sandbox (services, other
@@ -639,9 +642,11 @@ def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
         )
         if sandbox is None or sandbox.deleted_at:
             return Outcome("gone")
+        before = list(sandbox.conditions or [])
         reconciler = SandboxReconciler(sandbox, cluster, timezone.now())
         outcome = reconciler.run()
         reconciler.save()
+    observe_reconcile(sandbox, before, outcome, time.monotonic() - started, timezone.now())
     log.info("reconciled sandbox %s: %s", sandbox_id, outcome.status)
     return outcome
 

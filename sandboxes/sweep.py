@@ -56,7 +56,11 @@ def sweep_orphans(cluster: Cluster | None) -> list[str]:
         if key and key not in present_keys:
             _delete(cluster, obj, deleted)
     with_objects = [name for name, mesh in MESHES.items() if mesh.kinds]
-    for baseline in BaselineService.objects.filter(mesh__in=with_objects):
+    baselines = BaselineService.objects.filter(mesh__in=with_objects)
+    if cluster.namespaces:
+        # Namespaced RBAC: nothing of ours can be elsewhere, and listing there is refused.
+        baselines = baselines.filter(namespace__in=cluster.namespaces)
+    for baseline in baselines:
         # Locked like a reconcile of this service, so the two never race.
         with transaction.atomic():
             locked = BaselineService.objects.select_for_update(no_key=True).get(pk=baseline.pk)
