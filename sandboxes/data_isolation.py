@@ -24,12 +24,25 @@ from sandboxes.policies import DataPlan
 
 
 class DataIsolationError(Exception):
-    """A data resource cannot be isolated as the policy asks; the message says why."""
+    """A data resource cannot be isolated as the policy asks; the message says why.
+    `transient`: the database server did not answer (down, restarting); retried."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.transient = transient
+
+
+@dataclass
+class ProvisionStats:
+    """Admin connections opened to create or drop sandbox data (tests count them)."""
+
+    provisions: int = 0
+    deprovisions: int = 0
+
+
+stats = ProvisionStats()
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,11 @@ def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connectio
     try:
         with psycopg.connect(_dsn(item.dsn_env), autocommit=True, connect_timeout=5) as conn:
             yield conn
+    except psycopg.OperationalError as exc:
+        # Down, restarting, out of connections: another try may well work.
+        raise DataIsolationError(
+            "DataUnreachable", f"{doing} {item.kind} {item.name}: {exc}", transient=True
+        ) from exc
     except psycopg.Error as exc:
         raise DataIsolationError(
             "DataProvisioningFailed", f"{doing} {item.kind} {item.name}: {exc}"
@@ -163,6 +181,7 @@ def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connectio
 def provision(item: Provision) -> None:
     """Create the schema or database if it is missing. Idempotent."""
     name = sql.Identifier(item.name)
+    stats.provisions += 1
     with _admin_connection(item, "creating") as conn:
         if item.kind == "schema":
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
@@ -175,6 +194,7 @@ def provision(item: Provision) -> None:
 def deprovision(item: Provision) -> None:
     """Drop the schema or database. Idempotent."""
     name = sql.Identifier(item.name)
+    stats.deprovisions += 1
     with _admin_connection(item, "dropping") as conn:
         if item.kind == "schema":
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
