@@ -98,7 +98,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A message a killed worker held (acks_late) is redelivered after this. It must
     # outlast the longest task (CELERY_TASK_TIME_LIMIT) plus the longest countdown we
-    # schedule (60 s), or a slow task would run twice at once.
+    # schedule (SIDESTAGE_RECONCILE_MAX_BACKOFF), or a slow task would run twice at once.
+    # The Redis server must persist (appendonly yes) for queued messages to survive a
+    # restart; see docs/architecture.md, "The time budget, and faults".
     # kombu sweeps for such messages every interval x throttle seconds (100 s by
     # default); every 10 s is one cheap scan per worker and brings a dead worker's
     # reconcile back within visibility_timeout + 10 s.
@@ -180,6 +182,16 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish (the on_commit enqueue of a reconcile) that finds the broker restarting
+# keeps trying for about 10 s instead of failing after Celery's default of ~1 s: a
+# Redis restart takes a second or two, and a message that was never sent is only
+# healed by the next resync.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 12,
+    "interval_start": 0.2,
+    "interval_step": 0.3,
+    "interval_max": 1.5,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SIDESTAGE_RESYNC_SECONDS = env_int("SIDESTAGE_RESYNC_SECONDS", 300)
