@@ -31,13 +31,16 @@ def test_database_url() -> str:
 
 
 class Worker:
-    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, log_path: Path, env: dict[str, str], *, pool: str = "solo", concurrency: int = 1
+    ) -> None:
         self.log_path = log_path
-        self._log = log_path.open("wb")
+        self.process_env = env
+        self._log = log_path.open("ab")
         self.process = subprocess.Popen(
             [
                 str(CELERY),
-                *("-A", "portal", "worker", "--pool", "solo", "--concurrency", "1"),
+                *("-A", "portal", "worker", "--pool", pool, "--concurrency", str(concurrency)),
                 *("-Q", "celery", "--loglevel", "INFO", "--without-mingle", "--without-gossip"),
             ],
             cwd=REPO,
@@ -63,23 +66,33 @@ class Worker:
         return self.process.returncode
 
 
-def start_worker(log_path: Path, *, flush: bool = True, **env_overrides: str) -> Worker:
+def start_worker(
+    log_path: Path,
+    *,
+    flush: bool = True,
+    pool: str = "solo",
+    concurrency: int = 1,
+    redis_url: str | None = None,
+    database_url: str | None = None,
+    **env_overrides: str,
+) -> Worker:
     """Start a worker on the test database (after flushing the test Redis database,
     unless `flush` is False); the caller stops it. `env_overrides` select the cluster
-    mode and the like."""
+    mode and the like; `pool="prefork"` runs it as production does."""
+    redis_url = redis_url or settings.REDIS_URL
     if flush:
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        redis.Redis.from_url(redis_url).flushdb()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SIDESTAGE_", "KUBE"))
     }
     env.update(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url or test_database_url(),
         DATABASE_CONN_MAX_AGE="0",
-        REDIS_URL=settings.REDIS_URL,
+        REDIS_URL=redis_url,
         DEBUG="false",
         **env_overrides,
     )
-    return Worker(log_path, env)
+    return Worker(log_path, env, pool=pool, concurrency=concurrency)
 
 
 def wait_for_sandbox(
