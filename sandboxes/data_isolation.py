@@ -160,6 +160,29 @@ def _dsn(env_name: str) -> str:
     return dsn
 
 
+# Down, restarting, shutting down, out of connections, a serialization failure or a
+# deadlock: another try may well work. A refused login or a missing database will not.
+_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "40001", "40P01"}
+_TRANSIENT_FATALS = (
+    "the database system is",  # starting up, shutting down, in recovery mode
+    "too many clients",
+    "remaining connection slots",
+    "terminating connection",
+)
+
+
+def _is_transient(exc: psycopg.Error) -> bool:
+    state = exc.sqlstate
+    if state is None and isinstance(exc, psycopg.OperationalError):
+        # A failed connect carries no SQLSTATE: judge by what the server said, if
+        # anything. No "FATAL:" means it never answered (refused, timed out, reset).
+        text = str(exc)
+        if "FATAL:" not in text:
+            return True
+        return any(phrase in text for phrase in _TRANSIENT_FATALS)
+    return state is not None and (state.startswith("08") or state in _TRANSIENT_SQLSTATES)
+
+
 @contextmanager
 def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connection]:
     """A connection with the resource's provisioner credentials; any database error
@@ -167,12 +190,11 @@ def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connectio
     try:
         with psycopg.connect(_dsn(item.dsn_env), autocommit=True, connect_timeout=5) as conn:
             yield conn
-    except psycopg.OperationalError as exc:
-        # Down, restarting, out of connections: another try may well work.
-        raise DataIsolationError(
-            "DataUnreachable", f"{doing} {item.kind} {item.name}: {exc}", transient=True
-        ) from exc
     except psycopg.Error as exc:
+        if _is_transient(exc):
+            raise DataIsolationError(
+                "DataUnreachable", f"{doing} {item.kind} {item.name}: {exc}", transient=True
+            ) from exc
         raise DataIsolationError(
             "DataProvisioningFailed", f"{doing} {item.kind} {item.name}: {exc}"
         ) from exc

@@ -473,11 +473,19 @@ class SandboxReconciler:
 
     def take_down(self, approved: bool) -> Outcome:
         """Deploy nothing (awaiting approval, rejected, expired, or policy denied): routes
-        first, then workloads. Data stays until the sandbox is deleted."""
+        first, then workloads. While it waits for an approval its data stays; once the
+        policy refuses the isolation, the data the sandbox holds comes down too (the
+        policy no longer allows the copy to exist)."""
         live = self.live_owned()
         for baseline in self.touched_services(live):
             self.sync_service_routes(baseline)
         self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=object_key))
+        if approved and self.sandbox.provisioned_data:
+            for item in self.sandbox.provisioned_data:
+                doing(f"dropping {item['kind']} {item['name']}")
+                deprovision(Provision.from_dict(item))
+            self.sandbox.provisioned_data = []
+            self.sandbox.save(update_fields=["provisioned_data"])
         gate = self.condition(c.APPROVED) if not approved else None
         reason_text = gate["reason"] if gate else "PolicyDenied"
         message = (
