@@ -50,6 +50,14 @@ class Worker:
             start_new_session=True,  # its own process group, so we can stop all of it
         )
 
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Until the worker says it is ready to consume (its pool is up)."""
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.log:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the worker never became ready:\n{self.log}")
+            time.sleep(0.2)
+
     @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
