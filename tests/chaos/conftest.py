@@ -279,22 +279,32 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 def publishing_to(url: str) -> Iterator[None]:
     """Point this process's Celery producer (the services' on_commit enqueue) at
     another broker for the duration."""
+    from kombu import pools
+    from kombu.utils.collections import eqhash
+
     from portal.celery import app
 
-    def reset() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+    def forget() -> None:
+        # Only the app's references: kombu keeps one producer pool per broker URL in a
+        # process-wide registry, and the usual broker's pool must stay open for the
+        # tests that run after this one.
         app._pool = None
         app.amqp._producer_pool = None
 
     previous = app.conf.broker_url
-    reset()
+    forget()
     app.conf.broker_url = url
     try:
         yield
     finally:
-        reset()
+        private = app.connection_for_write()
+        forget()
         app.conf.broker_url = previous
+        for group in (pools.producers, pools.connections):
+            pool = dict.get(group, eqhash(private))
+            if pool is not None:
+                pool.force_close_all()
+                del group[private]
 
 
 def child_with_connection_to(parent_pid: int, port: int) -> int | None:
