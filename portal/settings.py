@@ -107,15 +107,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: the Celery broker and the cache -----------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    _visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 300)
     CELERY_BROKER_URL = REDIS_URL
     # A message a killed worker held (acks_late) is redelivered after this. It must
     # outlast the longest task (CELERY_TASK_TIME_LIMIT) plus the longest countdown we
-    # schedule (60 s), or a slow task would run twice at once.
+    # schedule (SIDESTAGE_RECONCILE_MAX_BACKOFF), or a slow task would run twice at once.
+    # The Redis server must persist (appendonly yes) for queued messages to survive a
+    # restart; see docs/architecture.md, "The time budget, and faults".
     # kombu sweeps for such messages every interval x throttle seconds (100 s by
     # default); every 10 s is one cheap scan per worker and brings a dead worker's
     # reconcile back within visibility_timeout + 10 s.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+        "visibility_timeout": _visibility_timeout,
         "unacked_restore_interval": 10,
         "unacked_restore_throttle": 1,
     }
@@ -155,13 +158,53 @@ CELERY_TASK_ACKS_LATE = True
 # A worker that dies mid-task gives the message back, so the reconcile runs again.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# --- The reconcile's time budget (docs/architecture.md, "The time budget") -----------
+# Chosen together, innermost first. One API call: connect + read timeout. One layer of
+# retries (ours, in sandboxes/cluster.py; urllib3's are off): KUBE_ATTEMPTS tries with
+# 0.2 s, 0.4 s... between them, so one hung call is given up after about
+# 3 x (3 + 10) + 0.6 = 40 s. A reconcile stops starting calls once its budget (60 s)
+# is spent, records ClusterUnreachable, commits and is requeued; the soft limit
+# (120 s) is the backstop for anything that ignores the budget, the hard limit (180 s)
+# for anything that ignores the soft one, and the broker's visibility timeout (300 s)
+# must outlast the hard limit plus the longest requeue countdown.
+SIDESTAGE_KUBE_CONNECT_TIMEOUT = env_int("SIDESTAGE_KUBE_CONNECT_TIMEOUT", 3)
+SIDESTAGE_KUBE_READ_TIMEOUT = env_int("SIDESTAGE_KUBE_READ_TIMEOUT", 10)
+SIDESTAGE_KUBE_ATTEMPTS = env_int("SIDESTAGE_KUBE_ATTEMPTS", 3)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180)
+SIDESTAGE_RECONCILE_BUDGET_SECONDS = env_int(
+    "SIDESTAGE_RECONCILE_BUDGET_SECONDS", CELERY_TASK_SOFT_TIME_LIMIT // 2
+)
+# Requeue backoff after a transient failure: 1, 2, 4... seconds, capped here, so a
+# sandbox touched during an outage converges within this long after the end of it.
+SIDESTAGE_RECONCILE_MAX_BACKOFF = env_int("SIDESTAGE_RECONCILE_MAX_BACKOFF", 30)
+if not (
+    0
+    < SIDESTAGE_RECONCILE_BUDGET_SECONDS
+    <= CELERY_TASK_SOFT_TIME_LIMIT - 2
+    < CELERY_TASK_TIME_LIMIT - 2
+):
+    raise ImproperlyConfigured(
+        "The reconcile budget must end before CELERY_TASK_SOFT_TIME_LIMIT, and the soft "
+        "limit before CELERY_TASK_TIME_LIMIT (at least 2 s apart each): got "
+        f"{SIDESTAGE_RECONCILE_BUDGET_SECONDS}, {CELERY_TASK_SOFT_TIME_LIMIT}, "
+        f"{CELERY_TASK_TIME_LIMIT}."
+    )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish (the on_commit enqueue of a reconcile) that finds the broker restarting
+# keeps trying for about 10 s instead of failing after Celery's default of ~1 s: a
+# Redis restart takes a second or two, and a message that was never sent is only
+# healed by the next resync.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 12,
+    "interval_start": 0.2,
+    "interval_step": 0.3,
+    "interval_max": 1.5,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SIDESTAGE_RESYNC_SECONDS = env_int("SIDESTAGE_RESYNC_SECONDS", 300)

@@ -2,6 +2,12 @@
 dynamic client under one field manager, reads, label-selected lists and deletes, each
 with a timeout, and retries with exponential backoff on 429, 5xx and connection errors.
 
+One layer of retries: urllib3's own (three by default, on every idempotent request,
+each waiting out the read timeout) are switched off in every client built here, so a
+hung API server costs `attempts x (connect + read)` and no more. Inside a reconcile,
+the run's deadline (sandboxes/budget.py) caps each call's timeout and stops retries
+that would outlast it.
+
 Force policy: Sidestage applies with `force=True`. Every object it applies is its own
 (named after a sandbox or service, labelled managed-by=sidestage), so a conflict means
 somebody edited our fields by hand; the reconciler's job is to heal exactly that
@@ -29,13 +35,16 @@ from kubernetes.dynamic.exceptions import (
     ResourceNotFoundError,
 )
 
+from sandboxes.budget import Deadline, current_deadline
 from sandboxes.metrics import instrument_api_client
 
 log = logging.getLogger(__name__)
 
 FIELD_MANAGER = "sidestage"
-# (connect, read) seconds for every call.
-REQUEST_TIMEOUT = (5, 30)
+# (connect, read) seconds for every call; settings override these for the worker.
+REQUEST_TIMEOUT = (3.0, 10.0)
+# A call is not started with less than this left of the run's budget.
+MIN_CALL_SECONDS = 0.5
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -84,6 +93,29 @@ def _message_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
+def without_urllib3_retries(api_client: k8s_client.ApiClient) -> k8s_client.ApiClient:
+    """Switch off urllib3's retries in a built client (ours are the only layer).
+
+    The pool manager copies `Configuration.retries` when the client is built, so a
+    client built elsewhere (a test's, `new_client_from_config`'s) gets it set on its
+    pool manager and on any pool already open."""
+    api_client.configuration.retries = False
+    manager = api_client.rest_client.pool_manager
+    manager.connection_pool_kw["retries"] = False
+    for key in list(manager.pools.keys()):
+        pool = manager.pools.get(key)
+        if pool is not None:
+            pool.retries = urllib3.util.Retry.from_int(False)
+    return api_client
+
+
+def _timeout_within(timeout: tuple[float, float], deadline: Deadline | None) -> tuple[float, float]:
+    if deadline is None:
+        return timeout
+    left = max(deadline.remaining(), MIN_CALL_SECONDS)
+    return (min(timeout[0], left), min(timeout[1], left))
+
+
 class Cluster:
     """One API server. Thread-safe for the calls we make; one per worker process."""
 
@@ -91,15 +123,15 @@ class Cluster:
         self,
         api_client: k8s_client.ApiClient,
         *,
-        retries: int = 4,
+        retries: int = 2,
         backoff_seconds: float = 0.2,
         timeout: tuple[float, float] = REQUEST_TIMEOUT,
         namespaces: tuple[str, ...] = (),
     ) -> None:
-        self.api_client = api_client
+        self.api_client = without_urllib3_retries(api_client)
         # Namespaced RBAC: a cluster-wide list becomes one list per namespace.
         self.namespaces = namespaces
-        instrument_api_client(api_client)
+        instrument_api_client(self.api_client)
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self.timeout = timeout
@@ -107,13 +139,44 @@ class Cluster:
         self._dynamic: DynamicClient | None = None
         self._resources: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._bound_untimed_requests()
+
+    def _bound_untimed_requests(self) -> None:
+        """Discovery (DynamicClient) sends its requests with no timeout at all; give
+        every request that has none the per-call timeout, within the run's deadline."""
+        rest = self.api_client.rest_client
+        original = rest.request
+        cluster = self
+
+        def request(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+            if not _request_timeout:
+                _request_timeout = _timeout_within(cluster.timeout, current_deadline())
+            return original(*args, _request_timeout=_request_timeout, **kwargs)
+
+        rest.request = request
 
     # --- plumbing -------------------------------------------------------------------------
-    def _call(self, what: str, fn: Any, *, mutating: bool) -> Any:
+    def _call(self, what: str, fn: Any, *, mutating: bool | None) -> Any:
+        """Run `fn(timeout)` with our retries; inside a reconcile, never past its
+        deadline. Raises ClusterError("ClusterUnreachable", transient) when the server
+        does not answer in time, naming the call and what went wrong. `mutating=None`:
+        discovery, not counted in the stats."""
         delay = self.backoff_seconds
+        deadline = current_deadline()
+        last_error = ""
         for attempt in range(self.retries + 1):
+            if deadline is not None:
+                deadline.doing = what
+                if deadline.remaining() < MIN_CALL_SECONDS:
+                    raise ClusterError(
+                        "ClusterUnreachable",
+                        f"The reconcile used up its {deadline.budget:.0f} s time budget "
+                        f"and stopped before: {what}."
+                        + (f" Last error: {last_error}" if last_error else ""),
+                        transient=True,
+                    )
             try:
-                result = fn()
+                result = fn(_timeout_within(self.timeout, deadline))
             except ResourceNotFoundError as exc:
                 raise ClusterError(
                     "CRDMissing",
@@ -123,10 +186,14 @@ class Cluster:
             except Exception as exc:
                 if not _is_transient(exc):
                     raise
-                if attempt == self.retries:
+                last_error = _message_of(exc)
+                out_of_time = deadline is not None and deadline.remaining() < delay
+                if attempt == self.retries or out_of_time:
                     raise ClusterError(
                         "ClusterUnreachable",
-                        f"{what} failed after {attempt + 1} attempts: {_message_of(exc)}",
+                        f"{what} failed after {attempt + 1} attempt(s)"
+                        + (" (no time left to retry)" if out_of_time else "")
+                        + f": {last_error}",
                         transient=True,
                         status=_status_of(exc),
                     ) from exc
@@ -138,7 +205,7 @@ class Cluster:
             if mutating:
                 self.stats.mutations += 1
                 self.stats.mutated.append(what)
-            else:
+            elif mutating is False:
                 self.stats.reads += 1
             return result
         raise AssertionError("unreachable")
@@ -149,18 +216,24 @@ class Cluster:
             if self._dynamic is None:
                 # Discovery is the expensive part; the client caches it afterwards.
                 self._dynamic = self._call(
-                    "discovery", lambda: DynamicClient(self.api_client), mutating=False
+                    "API discovery", lambda _t: DynamicClient(self.api_client), mutating=None
                 )
             return self._dynamic
 
     def resource(self, api_version: str, kind: str) -> Any:
         key = (api_version, kind)
         if key not in self._resources:
+            dynamic = self.dynamic
             try:
-                self._resources[key] = self.dynamic.resources.get(
-                    api_version=api_version, kind=kind
+                # May ask the server (lazy discovery): the same retries and deadline.
+                self._resources[key] = self._call(
+                    f"discover {kind}.{api_version}",
+                    lambda _t: dynamic.resources.get(api_version=api_version, kind=kind),
+                    mutating=None,
                 )
-            except ResourceNotFoundError as exc:
+            except ClusterError as exc:
+                if exc.reason != "CRDMissing":
+                    raise
                 raise ClusterError(
                     "CRDMissing",
                     f"{kind}.{api_version} is not installed in the cluster; install its CRD.",
@@ -174,7 +247,7 @@ class Cluster:
         try:
             obj = self._call(
                 f"get {kind} {namespace}/{name}",
-                lambda: resource.get(name=name, namespace=namespace, _request_timeout=self.timeout),
+                lambda t: resource.get(name=name, namespace=namespace, _request_timeout=t),
                 mutating=False,
             )
         except (ApiException, DynamicApiError) as exc:
@@ -203,10 +276,8 @@ class Cluster:
         try:
             result = self._call(
                 f"list {kind} {label_selector}",
-                lambda: resource.get(
-                    namespace=namespace,
-                    label_selector=label_selector,
-                    _request_timeout=self.timeout,
+                lambda t: resource.get(
+                    namespace=namespace, label_selector=label_selector, _request_timeout=t
                 ),
                 mutating=False,
             )
@@ -225,13 +296,13 @@ class Cluster:
         try:
             result = self._call(
                 what,
-                lambda: resource.server_side_apply(
+                lambda t: resource.server_side_apply(
                     body=obj,
                     name=meta["name"],
                     namespace=meta.get("namespace"),
                     field_manager=FIELD_MANAGER,
                     force_conflicts=True,
-                    _request_timeout=self.timeout,
+                    _request_timeout=t,
                 ),
                 mutating=True,
             )
@@ -254,11 +325,11 @@ class Cluster:
         try:
             self._call(
                 what,
-                lambda: resource.delete(
+                lambda t: resource.delete(
                     name=name,
                     namespace=namespace,
                     propagation_policy=propagation,
-                    _request_timeout=self.timeout,
+                    _request_timeout=t,
                 ),
                 mutating=True,
             )
@@ -289,20 +360,30 @@ def cluster_from_settings() -> Cluster | None:
         return None
     with _cluster_lock:
         if _cluster is None:
+            configuration = k8s_client.Configuration()
             if mode == "in-cluster":
                 # The loader re-reads the projected token as the kubelet rotates it.
-                configuration = k8s_client.Configuration()
                 account = settings.SIDESTAGE_SERVICEACCOUNT_DIR
                 InClusterConfigLoader(
                     token_filename=str(account / "token"), cert_filename=str(account / "ca.crt")
                 ).load_and_set(configuration)
-                api_client = k8s_client.ApiClient(configuration)
             else:
-                api_client = k8s_config.new_client_from_config(
+                k8s_config.load_kube_config(
                     config_file=settings.SIDESTAGE_KUBECONFIG or None,
                     context=settings.SIDESTAGE_KUBE_CONTEXT or None,
+                    client_configuration=configuration,
                 )
-            _cluster = Cluster(api_client, namespaces=tuple(settings.SIDESTAGE_NAMESPACES))
+            # One layer of retries: ours (see the module docstring).
+            configuration.retries = False
+            _cluster = Cluster(
+                k8s_client.ApiClient(configuration),
+                retries=max(settings.SIDESTAGE_KUBE_ATTEMPTS - 1, 0),
+                timeout=(
+                    float(settings.SIDESTAGE_KUBE_CONNECT_TIMEOUT),
+                    float(settings.SIDESTAGE_KUBE_READ_TIMEOUT),
+                ),
+                namespaces=tuple(settings.SIDESTAGE_NAMESPACES),
+            )
         return _cluster
 
 

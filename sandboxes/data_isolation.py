@@ -24,12 +24,25 @@ from sandboxes.policies import DataPlan
 
 
 class DataIsolationError(Exception):
-    """A data resource cannot be isolated as the policy asks; the message says why."""
+    """A data resource cannot be isolated as the policy asks; the message says why.
+    `transient`: the database server did not answer (down, restarting); retried."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.transient = transient
+
+
+@dataclass
+class ProvisionStats:
+    """Admin connections opened to create or drop sandbox data (tests count them)."""
+
+    provisions: int = 0
+    deprovisions: int = 0
+
+
+stats = ProvisionStats()
 
 
 @dataclass(frozen=True)
@@ -147,6 +160,29 @@ def _dsn(env_name: str) -> str:
     return dsn
 
 
+# Down, restarting, shutting down, out of connections, a serialization failure or a
+# deadlock: another try may well work. A refused login or a missing database will not.
+_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "40001", "40P01"}
+_TRANSIENT_FATALS = (
+    "the database system is",  # starting up, shutting down, in recovery mode
+    "too many clients",
+    "remaining connection slots",
+    "terminating connection",
+)
+
+
+def _is_transient(exc: psycopg.Error) -> bool:
+    state = exc.sqlstate
+    if state is None and isinstance(exc, psycopg.OperationalError):
+        # A failed connect carries no SQLSTATE: judge by what the server said, if
+        # anything. No "FATAL:" means it never answered (refused, timed out, reset).
+        text = str(exc)
+        if "FATAL:" not in text:
+            return True
+        return any(phrase in text for phrase in _TRANSIENT_FATALS)
+    return state is not None and (state.startswith("08") or state in _TRANSIENT_SQLSTATES)
+
+
 @contextmanager
 def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connection]:
     """A connection with the resource's provisioner credentials; any database error
@@ -155,6 +191,10 @@ def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connectio
         with psycopg.connect(_dsn(item.dsn_env), autocommit=True, connect_timeout=5) as conn:
             yield conn
     except psycopg.Error as exc:
+        if _is_transient(exc):
+            raise DataIsolationError(
+                "DataUnreachable", f"{doing} {item.kind} {item.name}: {exc}", transient=True
+            ) from exc
         raise DataIsolationError(
             "DataProvisioningFailed", f"{doing} {item.kind} {item.name}: {exc}"
         ) from exc
@@ -163,6 +203,7 @@ def _admin_connection(item: Provision, doing: str) -> Iterator[psycopg.Connectio
 def provision(item: Provision) -> None:
     """Create the schema or database if it is missing. Idempotent."""
     name = sql.Identifier(item.name)
+    stats.provisions += 1
     with _admin_connection(item, "creating") as conn:
         if item.kind == "schema":
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
@@ -175,6 +216,7 @@ def provision(item: Provision) -> None:
 def deprovision(item: Provision) -> None:
     """Drop the schema or database. Idempotent."""
     name = sql.Identifier(item.name)
+    stats.deprovisions += 1
     with _admin_connection(item, "dropping") as conn:
         if item.kind == "schema":
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))

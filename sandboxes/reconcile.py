@@ -13,6 +13,7 @@ no-op resync makes no mutating API call.
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import time
 from dataclasses import dataclass
@@ -20,8 +21,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
@@ -31,6 +40,7 @@ from routing.names import MANAGED_BY_LABEL, MANAGED_BY_VALUE, SANDBOX_LABEL, SER
 from routing.ports import UnresolvedPorts, resolve_target_ports
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
+from sandboxes.budget import Deadline, deadline_scope, doing
 from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
 from sandboxes.data_isolation import (
     DataIsolationError,
@@ -78,7 +88,8 @@ READINESS_REQUEUE_SECONDS = 3.0
 class Outcome:
     status: str
     requeue_after: float | None = None
-    transient: ClusterError | None = None
+    # A ClusterError or DataIsolationError with transient=True: the task retries.
+    transient: ClusterError | DataIsolationError | None = None
 
 
 class SandboxReconciler:
@@ -354,6 +365,9 @@ class SandboxReconciler:
         except ClusterError as exc:
             return self.cluster_failed(exc)
         except DataIsolationError as exc:
+            if exc.transient:
+                self._not_ready(exc.reason, f"{exc.message}; retrying.")
+                return Outcome("retry", transient=exc)
             self.set(c.POLICY_SATISFIED, "False", exc.reason, exc.message)
             self._not_ready(exc.reason, exc.message)
             return Outcome("failed")
@@ -380,8 +394,13 @@ class SandboxReconciler:
     def deploy(self) -> Outcome:
         live = self.live_owned()
         workloads, provisions = self.desired_workloads()
+        # Only what the record does not hold yet: a no-op resync opens no admin
+        # connection (deletion drops exactly what is recorded).
+        recorded = {tuple(sorted(p.items())) for p in self.sandbox.provisioned_data or []}
         for item in provisions:
-            provision(item)
+            if tuple(sorted(item.as_dict().items())) not in recorded:
+                doing(f"provisioning {item.kind} {item.name}")
+                provision(item)
         self.record_provisions(provisions)
         self.sync(workloads, live)
         # Records each fork's Deployment in Fork.status: only then may routes reach it.
@@ -467,11 +486,19 @@ class SandboxReconciler:
 
     def take_down(self, approved: bool) -> Outcome:
         """Deploy nothing (awaiting approval, rejected, expired, or policy denied): routes
-        first, then workloads. Data stays until the sandbox is deleted."""
+        first, then workloads. While it waits for an approval its data stays; once the
+        policy refuses the isolation, the data the sandbox holds comes down too (the
+        policy no longer allows the copy to exist)."""
         live = self.live_owned()
         for baseline in self.touched_services(live):
             self.sync_service_routes(baseline)
         self.delete_objects(sorted((o for o in live.values() if is_workload(o)), key=object_key))
+        if approved and self.sandbox.provisioned_data:
+            for item in self.sandbox.provisioned_data:
+                doing(f"dropping {item['kind']} {item['name']}")
+                deprovision(Provision.from_dict(item))
+            self.sandbox.provisioned_data = []
+            self.sandbox.save(update_fields=["provisioned_data"])
         gate = self.condition(c.APPROVED) if not approved else None
         reason_text = gate["reason"] if gate else "PolicyDenied"
         message = (
@@ -530,9 +557,12 @@ class SandboxReconciler:
             shutil.rmtree(manifest_dir(self.sandbox), ignore_errors=True)
         try:
             for item in self.sandbox.provisioned_data or []:
+                doing(f"dropping {item['kind']} {item['name']}")
                 deprovision(Provision.from_dict(item))
         except DataIsolationError as exc:
             self.set(c.DELETED, "False", exc.reason, exc.message)
+            if exc.transient:
+                return Outcome("retry", transient=exc)
             return Outcome("failed", requeue_after=60)
         self.sandbox.provisioned_data = []
         self.sandbox.deleted_at = self.now
@@ -622,16 +652,61 @@ def manifest_dir(sandbox: Sandbox) -> Path:
 
 
 _UNSET: Any = object()
-MAX_TRANSIENT_RETRIES = 8
+# A reconcile that meets a transient database error (a lost connection, a server
+# restart, "database is locked", a serialization failure or deadlock) is retried in
+# place this many times before the task layer retries it with backoff.
+DB_ATTEMPTS = 3
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 
-def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
+def _reset_broken_connections() -> None:
+    """Drop connections that a database error left unusable (Django checks with
+    CONN_HEALTH_CHECKS), so the next query opens a fresh one."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _limit_lock_waits(deadline: Deadline | None) -> None:
+    """On PostgreSQL, a row lock held by a hung run is not waited for beyond this
+    run's own budget: the wait ends in a transient error and a retry."""
+    if deadline is None or connection.vendor != "postgresql":
+        return
+    milliseconds = max(int(deadline.remaining() * 1000), 500)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = {milliseconds}")
+
+
+def reconcile(
+    sandbox_id: int, *, cluster: Cluster | None = _UNSET, deadline: Deadline | None = None
+) -> Outcome:
     """Reconcile one sandbox. Two workers never interleave on one sandbox: the row is
-    locked for the whole run."""
+    locked for the whole run. With a `deadline`, no cluster call runs past it."""
     if cluster is _UNSET:
         cluster = cluster_from_settings()
+    delay = 0.2
+    with deadline_scope(deadline):
+        for attempt in range(DB_ATTEMPTS):
+            try:
+                return _reconcile_once(sandbox_id, cluster, deadline)
+            except TRANSIENT_DB_ERRORS as exc:
+                out_of_time = deadline is not None and deadline.remaining() < delay
+                # Inside a caller's transaction there is nothing to retry with.
+                if attempt == DB_ATTEMPTS - 1 or out_of_time or connection.in_atomic_block:
+                    raise
+                log.warning(
+                    "reconcile of sandbox %s: database error, retrying: %s", sandbox_id, exc
+                )
+                _reset_broken_connections()
+                time.sleep(delay)
+                delay *= 2
+    raise AssertionError("unreachable")
+
+
+def _reconcile_once(sandbox_id: int, cluster: Cluster | None, deadline: Deadline | None) -> Outcome:
     started = time.monotonic()
     with transaction.atomic():
+        _limit_lock_waits(deadline)
+        doing("waiting for the sandbox row lock")
         sandbox = (
             # NO KEY UPDATE: serialises writers of this sandbox (services, other
             # reconciles) without blocking inserts that point at it (audit events).
@@ -645,27 +720,80 @@ def reconcile(sandbox_id: int, *, cluster: Cluster | None = _UNSET) -> Outcome:
         before = list(sandbox.conditions or [])
         reconciler = SandboxReconciler(sandbox, cluster, timezone.now())
         outcome = reconciler.run()
+        doing("saving the status")
         reconciler.save()
     observe_reconcile(sandbox, before, outcome, time.monotonic() - started, timezone.now())
     log.info("reconciled sandbox %s: %s", sandbox_id, outcome.status)
     return outcome
 
 
+def backoff_seconds(retries: int) -> float:
+    """1, 2, 4... seconds, capped at SIDESTAGE_RECONCILE_MAX_BACKOFF, with up to 20 %
+    jitter so a burst of sandboxes hit by one outage does not retry in lockstep."""
+    cap = float(settings.SIDESTAGE_RECONCILE_MAX_BACKOFF)
+    base = min(2.0 ** min(retries, 16), cap)
+    return round(base * (1 + random.random() * 0.2), 2)
+
+
+def record_interruption(sandbox_id: int, reason: str, message: str) -> bool:
+    """Write Ready=False/<reason> in a transaction of its own, after a run was cut
+    short and rolled back: the outage is visible even though the run never finished.
+    Returns False when the row is locked (a live run will write its own status) or gone."""
+    try:
+        with transaction.atomic():
+            sandbox = (
+                Sandbox.objects.select_for_update(of=("self",), skip_locked=True)
+                .filter(pk=sandbox_id, deleted_at__isnull=True)
+                .first()
+            )
+            if sandbox is None:
+                return False
+            sandbox.conditions = c.set_condition(
+                sandbox.conditions,
+                type_=c.READY,
+                status="False",
+                reason=reason,
+                message=message,
+                generation=sandbox.generation,
+                now=timezone.now(),
+            )
+            sandbox.save(update_fields=["conditions"])
+            return True
+    except DatabaseError as exc:
+        # The database may be what failed; the retry below still happens.
+        log.warning("could not record %s for sandbox %s: %s", reason, sandbox_id, exc)
+        _reset_broken_connections()
+        return False
+
+
 def run_reconcile_task(task: Any, sandbox_id: int) -> str:
-    """The Celery side: retry transient cluster errors with backoff; requeue with a
-    countdown while forks roll out, instead of blocking a worker."""
+    """The Celery side. Transient failures (the cluster, the database, a run cut short
+    by the soft time limit) are retried with backoff, for as long as they last: a
+    reconcile is never dropped. Forks still rolling out requeue with a countdown
+    instead of blocking a worker."""
     from sandboxes.tasks import reconcile_sandbox
 
-    outcome = reconcile(sandbox_id)
+    retries = task.request.retries or 0
+    deadline = Deadline(float(settings.SIDESTAGE_RECONCILE_BUDGET_SECONDS))
+    try:
+        outcome = reconcile(sandbox_id, deadline=deadline)
+    except SoftTimeLimitExceeded as exc:
+        # The run's transaction rolled back; say so in a fresh one, then retry.
+        message = (
+            f"The reconcile was stopped by the task's {settings.CELERY_TASK_SOFT_TIME_LIMIT} s "
+            f"time limit while {deadline.doing}; retrying."
+        )
+        record_interruption(sandbox_id, "ReconcileTimeout", message)
+        raise task.retry(countdown=backoff_seconds(retries), exc=exc, max_retries=None) from exc
+    except TRANSIENT_DB_ERRORS as exc:
+        log.warning("reconcile of sandbox %s: database unavailable, retrying: %s", sandbox_id, exc)
+        _reset_broken_connections()
+        raise task.retry(countdown=backoff_seconds(retries), exc=exc, max_retries=None) from exc
     if outcome.transient is not None:
-        retries = task.request.retries or 0
-        if retries < MAX_TRANSIENT_RETRIES:
-            raise task.retry(
-                countdown=min(2**retries, 60),
-                exc=outcome.transient,
-                max_retries=MAX_TRANSIENT_RETRIES,
-            )
-    elif outcome.requeue_after is not None:
+        raise task.retry(
+            countdown=backoff_seconds(retries), exc=outcome.transient, max_retries=None
+        )
+    if outcome.requeue_after is not None:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import time
@@ -33,9 +35,11 @@ from layout import (
 )
 from pki import generate_pki, write_kubeconfig
 from processes import (
+    is_ours,
     pid_alive,
     read_log,
     running_pids,
+    signal_group,
     spawn,
     spawn_watchdog,
     stop,
@@ -97,6 +101,37 @@ def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
             return response.status == 200
     except (OSError, urllib.error.URLError):
         return False
+
+
+def kill_apiserver(run: RunDir) -> None:
+    """SIGKILL the kube-apiserver, as a crash would; etcd and the rest keep running.
+    The chaos tests use this with `start_apiserver` to take the API away and back."""
+    pid = int(run.pid_file("kube-apiserver").read_text())
+    if not is_ours(pid):
+        raise TestenvError(f"pid {pid} is not this plane's kube-apiserver")
+    signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        raise TestenvError(f"kube-apiserver pid {pid} survived SIGKILL")
+
+
+def start_apiserver(run: RunDir) -> float:
+    """Start the kube-apiserver again with the argv it was first started with (the same
+    port, certificates and etcd); returns the seconds until /readyz answered."""
+    pid_file = run.pid_file("kube-apiserver")
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        if is_ours(int(pid_file.read_text())):
+            raise TestenvError("kube-apiserver is already running")
+    argv = json.loads(pid_file.with_suffix(".argv").read_text())
+    spawn(run, "kube-apiserver", argv)
+    state = load_state(run) or {}
+    context = ssl.create_default_context(cafile=str(run.pki / "ca.crt"))
+    context.load_cert_chain(str(run.pki / "admin.crt"), str(run.pki / "admin.key"))
+    return wait_until(
+        run, "kube-apiserver", lambda: http_ok(f"{state['server']}/readyz", context), 120, "ready"
+    )
 
 
 def wait_until(

@@ -4,6 +4,7 @@ from a reused pid, the owner watchdog, and `stop`, which proves nothing survived
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -30,6 +31,8 @@ def spawn(run: RunDir, component: str, argv: list[str]) -> int:
     )
     log_file.close()
     run.pid_file(component).write_text(f"{process.pid}\n")
+    # Kept so that a component can be restarted exactly as it was started (same port).
+    run.pid_file(component).with_suffix(".argv").write_text(json.dumps(argv))
     return process.pid
 
 

@@ -1,6 +1,7 @@
 """A real, local Kubernetes control plane for the test suite, built from Go modules.
 
-Entry point: ``scripts/k8s-testenv {build,up,down,kubeconfig,status}``. See
+Entry point: ``scripts/k8s-testenv {build,up,down,kubeconfig,status}`` (and
+``kill-apiserver`` / ``start-apiserver`` for the chaos tests). See
 ``docs/testing-cluster.md`` for the why; this module is the how.
 
 - ``build`` compiles etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
@@ -23,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from controlplane import bring_up, is_up
+from controlplane import bring_up, is_up, kill_apiserver, start_apiserver
 from gobuild import build_all
 from layout import (
     COMPONENTS,
@@ -79,6 +80,16 @@ def cmd_kubeconfig(args: argparse.Namespace) -> None:
     print(run.kubeconfig)
 
 
+def cmd_kill_apiserver(args: argparse.Namespace) -> None:
+    kill_apiserver(RunDir(Path(args.run_dir).resolve()))
+    log("kube-apiserver killed")
+
+
+def cmd_start_apiserver(args: argparse.Namespace) -> None:
+    seconds = start_apiserver(RunDir(Path(args.run_dir).resolve()))
+    log(f"kube-apiserver ready again in {seconds:.1f}s")
+
+
 def cmd_status(args: argparse.Namespace) -> None:
     run = RunDir(Path(args.run_dir).resolve())
     missing = missing_binaries()
@@ -118,6 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kubeconfig", parents=[run_dir], help="print the kubeconfig path of a running plane"
     )
     commands.add_parser("status", parents=[run_dir], help="show what is built and what is running")
+    commands.add_parser(
+        "kill-apiserver", parents=[run_dir], help="SIGKILL the kube-apiserver (chaos tests)"
+    )
+    commands.add_parser(
+        "start-apiserver", parents=[run_dir], help="start it again, same port (chaos tests)"
+    )
     args = parser.parse_args(argv)
     handlers = {
         "build": cmd_build,
@@ -126,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kubeconfig": cmd_kubeconfig,
         "status": cmd_status,
         "watchdog": cmd_watchdog,
+        "kill-apiserver": cmd_kill_apiserver,
+        "start-apiserver": cmd_start_apiserver,
     }
     try:
         handlers[args.command](args)

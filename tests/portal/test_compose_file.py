@@ -168,3 +168,13 @@ def test_the_dockerfile_command_exists(dockerfile, services):
 def test_the_build_context_leaves_local_state_out():
     ignored = set((REPO / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", ".env"} <= ignored
+
+
+def test_redis_keeps_queued_reconciles_across_a_restart(services):
+    """acks_late keeps every unfinished reconcile in Redis; without persistence a
+    restart of the broker would drop them all (tests/chaos/ restarts one)."""
+    redis = services["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])

@@ -106,11 +106,18 @@ def test_provisioning_is_real_and_idempotent(admin_dsn, kind, query):
     assert not _exists(admin_dsn, query, item.name)
 
 
-def test_provisioning_errors_name_what_failed(monkeypatch):
+def test_provisioning_errors_name_what_failed(monkeypatch, admin_dsn):
+    # A server that does not answer: retried (a restart, a failover), not terminal.
     monkeypatch.setenv("SIDESTAGE_TEST_ADMIN_DSN", "postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(DataIsolationError) as err:
         provision(Provision("orders-db", "schema", "sbx_x", "SIDESTAGE_TEST_ADMIN_DSN"))
-    assert err.value.reason == "DataProvisioningFailed"
+    assert (err.value.reason, err.value.transient) == ("DataUnreachable", True)
+    assert err.value.message.startswith("creating schema sbx_x:")
+    # A server that answers "no" (here: no such database): a person must act.
+    monkeypatch.setenv("SIDESTAGE_TEST_ADMIN_DSN", admin_dsn.rsplit("/", 1)[0] + "/no_such_db")
+    with pytest.raises(DataIsolationError) as err:
+        provision(Provision("orders-db", "schema", "sbx_x", "SIDESTAGE_TEST_ADMIN_DSN"))
+    assert (err.value.reason, err.value.transient) == ("DataProvisioningFailed", False)
     assert err.value.message.startswith("creating schema sbx_x:")
     monkeypatch.delenv("SIDESTAGE_TEST_ADMIN_DSN")
     with pytest.raises(DataIsolationError) as err:

@@ -18,6 +18,7 @@ class HoldingProxy:
         self.max_hold = max_hold
         self.hold = threading.Event()
         self.held = threading.Event()  # set once a connection is being held
+        self.accepted = 0  # connections accepted so far (one per client attempt)
         self._released = threading.Event()
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
@@ -40,6 +41,7 @@ class HoldingProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
+            self.accepted += 1
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:

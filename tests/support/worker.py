@@ -41,7 +41,8 @@ class Worker:
         name: str = "worker",
     ) -> None:
         self.log_path = log_path
-        self._log = log_path.open("wb")
+        self.process_env = env
+        self._log = log_path.open("ab")
         self.process = subprocess.Popen(
             [
                 str(CELERY),
@@ -55,6 +56,14 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so we can stop all of it
         )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Until the worker says it is ready to consume (its pool is up)."""
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.log:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the worker never became ready:\n{self.log}")
+            time.sleep(0.2)
 
     @property
     def log(self) -> str:
@@ -79,21 +88,24 @@ def start_worker(
     pool: str = "solo",
     concurrency: int = 1,
     name: str = "worker",
+    redis_url: str | None = None,
+    database_url: str | None = None,
     **env_overrides: str,
 ) -> Worker:
     """Start a worker on the test database (after flushing the test Redis database,
     unless `flush` is False); the caller stops it. `env_overrides` select the cluster
     mode and the like; `pool`, `concurrency` and `name` make several workers that run
-    tasks in parallel."""
+    tasks in parallel; `pool="prefork"` runs it as production does."""
+    redis_url = redis_url or settings.REDIS_URL
     if flush:
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        redis.Redis.from_url(redis_url).flushdb()
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "SIDESTAGE_", "KUBE"))
     }
     env.update(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url or test_database_url(),
         DATABASE_CONN_MAX_AGE="0",
-        REDIS_URL=settings.REDIS_URL,
+        REDIS_URL=redis_url,
         DEBUG="false",
         **env_overrides,
     )
