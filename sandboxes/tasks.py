@@ -51,3 +51,19 @@ def sweep_orphans() -> list[str]:
     if deleted:
         log.info("swept %d orphaned objects: %s", len(deleted), deleted)
     return deleted
+
+
+@shared_task(name="sandboxes.tasks.sync_catalog")
+def sync_catalog() -> list[str]:
+    """Discover forkable services and import Backstage files (sandboxes/catalog/).
+    Off until SIDESTAGE_DISCOVERY_NAMESPACES names namespaces and a cluster is set."""
+    from sandboxes.catalog.runner import configured_namespaces, run_catalog_sync
+    from sandboxes.cluster import cluster_from_settings
+
+    cluster = cluster_from_settings()
+    if cluster is None or not configured_namespaces():
+        return []
+    lines = run_catalog_sync(cluster).lines()
+    for line in lines:
+        log.info("catalog: %s", line)
+    return lines
