@@ -342,6 +342,9 @@ def _sync_entry(
     changes: dict[str, Any] = {}
     if is_cluster:
         for attr in ("description", "entry_path"):
+            # Without the annotation, a description from Backstage or the admin stays.
+            if attr == "description" and not workload.description:
+                continue
             if getattr(entry, attr) != getattr(workload, attr):
                 changes[attr] = getattr(workload, attr)
                 setattr(entry, attr, getattr(workload, attr))

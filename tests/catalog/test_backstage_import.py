@@ -111,6 +111,8 @@ def test_components_link_to_workloads_and_teams(world, discovery_world, tmp_path
     run_catalog_sync(dw.restricted, namespaces=[ns], backstage_sources=[])
     ledger.refresh_from_db()
     assert ledger.retired_at is None
+    basket.refresh_from_db()
+    assert basket.description == "Baskets, from Backstage"
     dw.workload("ledger", ns, annotations=FORKABLE)
     run_catalog_sync(dw.restricted, namespaces=[ns], backstage_sources=[])
     ledger.refresh_from_db()
