@@ -167,10 +167,7 @@ class SandboxReconciler:
 
     def policy_gate(self) -> bool:
         problems = [
-            plan.problem
-            for plans in self.data_plans.values()
-            for plan in plans
-            if plan.problem
+            plan.problem for plans in self.data_plans.values() for plan in plans if plan.problem
         ]
         if problems:
             self.set(c.POLICY_SATISFIED, "False", "PolicyDenied", " ".join(problems))
@@ -659,7 +656,6 @@ def run_reconcile_task(task: Any, sandbox_id: int) -> str:
     elif outcome.requeue_after is not None:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
-
 
 
 def queue_resync() -> int:

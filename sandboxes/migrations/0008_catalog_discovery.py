@@ -5,78 +5,130 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sandboxes', '0004_spec_revisions'),
+        ("sandboxes", "0004_spec_revisions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='baselineservice',
-            name='backstage_ref',
-            field=models.CharField(blank=True, help_text='The Backstage entity, e.g. component:default/orders.', max_length=255),
+            model_name="baselineservice",
+            name="backstage_ref",
+            field=models.CharField(
+                blank=True,
+                help_text="The Backstage entity, e.g. component:default/orders.",
+                max_length=255,
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='detection',
-            field=models.JSONField(blank=True, default=dict, help_text='What discovery found: the mesh and its evidence.'),
+            model_name="baselineservice",
+            name="detection",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="What discovery found: the mesh and its evidence.",
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='drift',
-            field=models.CharField(blank=True, choices=[('', 'In sync'), ('changed', 'Baseline changed'), ('not-found', 'Baseline not found')], default='', max_length=12),
+            model_name="baselineservice",
+            name="drift",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "In sync"),
+                    ("changed", "Baseline changed"),
+                    ("not-found", "Baseline not found"),
+                ],
+                default="",
+                max_length=12,
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='drift_message',
+            model_name="baselineservice",
+            name="drift_message",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='drift_since',
+            model_name="baselineservice",
+            name="drift_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='entry_path',
-            field=models.CharField(blank=True, help_text='Where requests enter the service, e.g. /orders.', max_length=200),
+            model_name="baselineservice",
+            name="entry_path",
+            field=models.CharField(
+                blank=True,
+                help_text="Where requests enter the service, e.g. /orders.",
+                max_length=200,
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='last_seen_at',
+            model_name="baselineservice",
+            name="last_seen_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='observed',
-            field=models.JSONField(blank=True, default=dict, help_text='The live Service and ports at the last sync.'),
+            model_name="baselineservice",
+            name="observed",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="The live Service and ports at the last sync."
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='owner_team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_services', to='sandboxes.team'),
+            model_name="baselineservice",
+            name="owner_team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="owned_services",
+                to="sandboxes.team",
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='retired_at',
-            field=models.DateTimeField(blank=True, help_text='Set when the forkable annotation went away: no new forks.', null=True),
+            model_name="baselineservice",
+            name="retired_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Set when the forkable annotation went away: no new forks.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='baselineservice',
-            name='source',
-            field=models.CharField(choices=[('manual', 'Hand-made'), ('cluster', 'Discovered in the cluster'), ('backstage', 'Imported from Backstage')], default='manual', max_length=12),
+            model_name="baselineservice",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("manual", "Hand-made"),
+                    ("cluster", "Discovered in the cluster"),
+                    ("backstage", "Imported from Backstage"),
+                ],
+                default="manual",
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='sandboxes.team'),
+            model_name="auditevent",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="audit_events",
+                to="sandboxes.team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='baselineservice',
-            constraint=models.CheckConstraint(condition=models.Q(('source__in', ['manual', 'cluster', 'backstage'])), name='baseline_source_valid'),
+            model_name="baselineservice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source__in", ["manual", "cluster", "backstage"])),
+                name="baseline_source_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='baselineservice',
-            constraint=models.CheckConstraint(condition=models.Q(('drift__in', ['', 'changed', 'not-found'])), name='baseline_drift_valid'),
+            model_name="baselineservice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("drift__in", ["", "changed", "not-found"])),
+                name="baseline_drift_valid",
+            ),
         ),
     ]
