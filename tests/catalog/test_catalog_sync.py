@@ -93,7 +93,7 @@ def test_a_change_is_accepted_explicitly(django_capture_on_commit_callbacks):
 def test_concurrent_syncs_create_each_entry_once():
     snap = snapshot(*[(f"w{i}", FORKABLE, 8080) for i in range(5)])
     discovered = discover(snap)
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(12)
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -105,7 +105,7 @@ def test_concurrent_syncs_create_each_entry_once():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(8)]
+    threads = [threading.Thread(target=run) for _ in range(12)]
     for t in threads:
         t.start()
     for t in threads:
