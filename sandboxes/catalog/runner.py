@@ -61,7 +61,6 @@ def run_catalog_sync(
         run.backstage = services.catalog_import_backstage(
             components=[c for f in parsed for c in f.components],
             discovered=discovered,
-            read_namespaces=snapshot.read_namespaces,
             errors=errors,
             notes=[f"{f.source}: {n}" for f in parsed for n in f.notes],
             actor=actor,

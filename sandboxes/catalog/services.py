@@ -165,16 +165,18 @@ def _sync_data_resources(entry: BaselineService, workload: DiscoveredWorkload) -
 def _drift_of(entry: BaselineService, workload: DiscoveredWorkload) -> str:
     """What differs between the catalogued entry and the live workload; empty if nothing."""
     diffs = []
-    if entry.service != workload.service:
+    if workload.service and entry.service != workload.service:
         diffs.append(f"Service {entry.service} -> {workload.service}")
-    if sorted(entry.ports or []) != list(workload.ports):
+    if not workload.service:
+        diffs.append(f"Service {entry.service} is gone: {' '.join(workload.problems)}")
+    elif sorted(entry.ports or []) != list(workload.ports):
         old = ", ".join(map(str, sorted(entry.ports or []))) or "none"
         diffs.append(f"ports {old} -> {', '.join(map(str, workload.ports))}")
-    if workload.mesh and entry.mesh != workload.mesh:
-        diffs.append(f"mesh {entry.mesh} -> {workload.mesh}")
+    if workload.detection is not None and entry.mesh != workload.mesh:
+        diffs.append(f"mesh {entry.mesh} -> {workload.mesh or 'none'}")
     if not diffs:
         return ""
-    return "; ".join(diffs) + " (run `sync_catalog --accept NAME` once forks can follow)."
+    return "; ".join(diffs) + f" (accept with `sync_catalog --accept {entry.name}`)."
 
 
 def _set_drift(entry: BaselineService, kind: str, message: str, now: datetime) -> bool:
@@ -351,7 +353,7 @@ def _sync_entry(
                 fields.append(attr)
         if not workload.problems and _sync_data_resources(entry, workload):
             changes["dataResources"] = [r.env_var for r in workload.data_resources]
-    message = _drift_of(entry, workload) if workload.service else ""
+    message = _drift_of(entry, workload)
     kind = BaselineDrift.CHANGED if message else BaselineDrift.NONE
     if _set_drift(entry, kind, message, now):
         fields += ["drift", "drift_message", "drift_since"]
@@ -414,7 +416,6 @@ def catalog_import_backstage(
     *,
     components: list[BackstageComponent],
     discovered: list[DiscoveredWorkload],
-    read_namespaces: list[str],
     errors: list[BackstageFileError] | None = None,
     notes: list[str] | None = None,
     now: datetime | None = None,

@@ -115,3 +115,27 @@ def test_concurrent_syncs_create_each_entry_once():
         f"w{i}" for i in range(5)
     ]
     assert AuditEvent.objects.filter(verb="catalog.discovered").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_lost_service_and_a_mesh_move_are_drift():
+    sync(snapshot(("till", FORKABLE, 8080)))
+    no_service = snapshot(("till", FORKABLE, 8080))
+    no_service.services["shop-disc"] = []
+    assert sync(no_service).drifted == ["till"]
+    entry = BaselineService.objects.get(name="till")
+    assert entry.drift == BaselineDrift.CHANGED
+    assert "Service till is gone: No Service selects this Deployment's pods." in (
+        entry.drift_message
+    )
+    moved = snapshot(("till", FORKABLE, 8080))
+    moved.namespaces["shop-disc"]["metadata"] = {
+        "name": "shop-disc",
+        "annotations": {"linkerd.io/inject": "enabled"},
+    }
+    sync(moved)
+    entry.refresh_from_db()
+    assert entry.drift_message == (
+        "mesh istio -> gateway-api (accept with `sync_catalog --accept till`)."
+    )
+    assert entry.mesh == "istio"
