@@ -258,7 +258,6 @@ class DetectionOut(serializers.Serializer):
         child=serializers.CharField(), help_text="The labels, annotations and APIs read."
     )
     problems = serializers.ListField(child=serializers.CharField())
-    checkedAt = serializers.DateTimeField()
 
 
 class DriftOut(serializers.Serializer):
@@ -304,7 +303,6 @@ class ServiceOut(serializers.Serializer):
             "dataplane": found.get("dataplane", "none"),
             "evidence": list(found.get("evidence", [])),
             "problems": list(found.get("problems", [])),
-            "checkedAt": found.get("checkedAt"),
         }
 
     @extend_schema_field(DriftOut)

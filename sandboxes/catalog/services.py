@@ -137,9 +137,10 @@ def _queue_reconciles(baseline_ids: Iterable[int]) -> None:
         transaction.on_commit(partial(reconcile_sandbox.delay, sandbox_id))
 
 
-def _detection_record(workload: DiscoveredWorkload, now: datetime) -> dict[str, Any]:
+def _detection_record(workload: DiscoveredWorkload) -> dict[str, Any]:
     record = workload.detection.to_dict() if workload.detection else {}
-    return {**record, "problems": list(workload.problems), "checkedAt": now.isoformat()}
+    # No timestamp here: `last_seen_at` has it, and an unchanged record is not rewritten.
+    return {**record, "problems": list(workload.problems)}
 
 
 def _sync_data_resources(entry: BaselineService, workload: DiscoveredWorkload) -> bool:
@@ -222,7 +223,7 @@ def _new_entry(
                 entry_path=workload.entry_path,
                 source=source,
                 last_seen_at=now,
-                detection=_detection_record(workload, now),
+                detection=_detection_record(workload),
                 observed={**workload.observed, "mesh": workload.mesh},
             )
     except IntegrityError as exc:
@@ -255,6 +256,7 @@ def catalog_sync(
     report = SyncReport(unreadable=dict(unreadable or {}))
     by_key = {(w.namespace, w.deployment): w for w in discovered}
     touched_drift: set[int] = set()
+    only_seen: list[int] = []
     with transaction.atomic():
         _lock_catalog()
         entries = {
@@ -290,7 +292,10 @@ def catalog_sync(
                         actor,
                     )
                 continue
-            _sync_entry(entry, workload, now, report, touched_drift, actor)
+            if not _sync_entry(entry, workload, now, report, touched_drift, actor):
+                only_seen.append(entry.pk)
+        # Entries where nothing but the time changed: one UPDATE, not one per entry.
+        BaselineService.objects.filter(pk__in=only_seen).update(last_seen_at=now)
         for key, entry in sorted(entries.items()):
             if key in by_key:
                 continue
@@ -317,11 +322,18 @@ def _sync_entry(
     report: SyncReport,
     touched_drift: set[int],
     actor: Any,
-) -> None:
-    fields = ["last_seen_at", "detection", "observed"]
-    entry.last_seen_at = now
-    entry.detection = _detection_record(workload, now)
-    entry.observed = {**workload.observed, "mesh": workload.mesh}
+) -> bool:
+    """Bring one entry in line with its workload; False when only `last_seen_at` would
+    change (the caller updates those in bulk)."""
+    fields: list[str] = []
+    detection = _detection_record(workload)
+    observed = {**workload.observed, "mesh": workload.mesh}
+    if entry.detection != detection:
+        entry.detection = detection
+        fields.append("detection")
+    if entry.observed != observed:
+        entry.observed = observed
+        fields.append("observed")
     is_cluster = entry.source == CatalogSource.CLUSTER
     if workload.forkable and entry.source == CatalogSource.BACKSTAGE:
         # Annotated since the import: the cluster is now the entry's source.
@@ -334,8 +346,7 @@ def _sync_entry(
             fields.append("retired_at")
             report.retired.append(entry.name)
             _audit(CatalogVerb.RETIRED, entry, {"why": "sidestage.dev/forkable removed"}, actor)
-        entry.save(update_fields=fields)
-        return
+        return _save_seen(entry, fields, now)
     if entry.retired_at is not None and is_cluster:
         entry.retired_at = None
         fields.append("retired_at")
@@ -369,7 +380,15 @@ def _sync_entry(
     if changes:
         report.updated.append(entry.name)
         _audit(CatalogVerb.UPDATED, entry, changes, actor)
-    entry.save(update_fields=fields)
+    return _save_seen(entry, fields, now)
+
+
+def _save_seen(entry: BaselineService, fields: list[str], now: datetime) -> bool:
+    if not fields:
+        return False
+    entry.last_seen_at = now
+    entry.save(update_fields=[*fields, "last_seen_at"])
+    return True
 
 
 def catalog_accept_drift(*, baseline: BaselineService, actor: Any = None) -> BaselineService:

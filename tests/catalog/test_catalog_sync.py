@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bench.baseline import baseline_objects
 from sandboxes.catalog import services
@@ -84,9 +85,14 @@ def test_a_change_is_accepted_explicitly(django_capture_on_commit_callbacks):
     assert AuditEvent.objects.filter(verb="catalog.drift_accepted", team=None).count() == 1
     with pytest.raises(Conflict):
         services.catalog_accept_drift(baseline=entry)
-    # The next sync agrees with the catalog now.
-    report = sync(snapshot(("till", FORKABLE, 9090)))
+    # The next sync agrees with the catalog now, and writes only the time it saw it.
+    seen = BaselineService.objects.get(name="till").last_seen_at
+    with CaptureQueriesContext(connection) as queries:
+        report = sync(snapshot(("till", FORKABLE, 9090)))
     assert report.lines() == []
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert len(writes) == 1 and "last_seen_at" in writes[0]
+    assert BaselineService.objects.get(name="till").last_seen_at > seen
 
 
 @pytest.mark.django_db(transaction=True)

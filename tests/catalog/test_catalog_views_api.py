@@ -16,7 +16,6 @@ DETECTION = {
     "dataplane": "istio-sidecar",
     "evidence": ["namespace label istio-injection=enabled", "Gateway API HTTPRoute served"],
     "problems": [],
-    "checkedAt": "2026-12-03T18:00:00+00:00",
 }
 
 
