@@ -160,3 +160,37 @@ def test_a_namespace_it_may_not_read_is_reported_and_left_alone(db, discovery_wo
     snapshot = read_snapshot(dw.restricted, [ns, "no-such-namespace-xyz"])
     assert snapshot.unreadable == {"no-such-namespace-xyz": "The namespace does not exist."}
     assert [w.deployment for w in discover(snapshot)] == ["orders"]
+
+
+def test_without_rights_a_namespace_is_reported_forbidden(
+    db, discovery_world, kube_api, kube_namespace
+):
+    from kubernetes import client
+
+    from sandboxes.cluster import Cluster
+
+    dw = discovery_world
+    ns = dw.namespace("norights", labels={"istio-injection": "enabled"})
+    dw.workload("orders", ns, annotations=FORKABLE)
+    core = client.CoreV1Api(kube_api)
+    core.create_namespaced_service_account(kube_namespace, {"metadata": {"name": "nobody"}})
+    token = core.create_namespaced_service_account_token(
+        "nobody",
+        kube_namespace,
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 600},
+        },
+    ).status.token
+    conf = client.Configuration()
+    conf.host = kube_api.configuration.host
+    conf.ssl_ca_cert = kube_api.configuration.ssl_ca_cert
+    conf.api_key = {"authorization": f"Bearer {token}"}
+    with client.ApiClient(conf) as api:
+        snapshot = read_snapshot(Cluster(api, retries=1), [ns])
+    assert list(snapshot.unreadable) == [ns]
+    assert snapshot.unreadable[ns].startswith("Forbidden: ")
+    assert snapshot.capabilities.gateway_api  # API discovery needs no rule
+    report = run_catalog_sync(dw.restricted, namespaces=[ns], backstage_sources=[])
+    assert report.sync.created == ["orders"]
