@@ -209,7 +209,16 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SIDESTAGE_RESYNC_SECONDS = env_int("SIDESTAGE_RESYNC_SECONDS", 300)
 SIDESTAGE_EXPIRE_SECONDS = env_int("SIDESTAGE_EXPIRE_SECONDS", 60)
+# The catalog (sandboxes/catalog/): which namespaces discovery reads (empty: none,
+# discovery is off), how often, and the Backstage catalog-info.yaml paths or URLs.
+SIDESTAGE_DISCOVERY_NAMESPACES = env_list("SIDESTAGE_DISCOVERY_NAMESPACES")
+SIDESTAGE_CATALOG_SYNC_SECONDS = env_int("SIDESTAGE_CATALOG_SYNC_SECONDS", 300)
+SIDESTAGE_BACKSTAGE_SOURCES = env_list("SIDESTAGE_BACKSTAGE_SOURCES")
 CELERY_BEAT_SCHEDULE = {
+    "sync-catalog": {
+        "task": "sandboxes.tasks.sync_catalog",
+        "schedule": float(SIDESTAGE_CATALOG_SYNC_SECONDS),
+    },
     "expire-sandboxes": {
         "task": "sandboxes.tasks.expire_sandboxes",
         "schedule": float(SIDESTAGE_EXPIRE_SECONDS),

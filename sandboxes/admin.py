@@ -3,7 +3,9 @@ tokens. Sandboxes are read-only here: they change through the services only."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from sandboxes.models import (
@@ -51,10 +53,46 @@ class DataResourceInline(admin.TabularInline):
 
 @admin.register(BaselineService)
 class BaselineServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "namespace", "deployment", "service", "mesh"]
-    list_filter = ["mesh", "namespace"]
-    search_fields = ["name", "namespace", "service"]
+    list_display = [
+        "name",
+        "namespace",
+        "deployment",
+        "service",
+        "mesh",
+        "source",
+        "drift",
+        "last_seen_at",
+        "retired_at",
+    ]
+    list_filter = ["mesh", "source", "drift", "namespace"]
+    search_fields = ["name", "namespace", "service", "backstage_ref"]
+    # What discovery recorded is its to write (sandboxes/catalog/services.py).
+    readonly_fields = [
+        "source",
+        "last_seen_at",
+        "detection",
+        "observed",
+        "drift",
+        "drift_message",
+        "drift_since",
+        "retired_at",
+        "backstage_ref",
+    ]
     inlines = [DataResourceInline]
+    actions = ["accept_drift"]
+
+    @admin.action(description="Accept the live Service, ports and mesh of changed entries")
+    def accept_drift(self, request: Any, queryset: Any) -> None:
+        from sandboxes.catalog.services import catalog_accept_drift
+        from sandboxes.errors import SidestageError
+
+        for baseline in queryset:
+            try:
+                catalog_accept_drift(baseline=baseline, actor=request.user)
+            except SidestageError as exc:
+                self.message_user(request, exc.message, level=messages.WARNING)
+            else:
+                self.message_user(request, f"{baseline.name}: accepted.")
 
 
 class DataIsolationRuleInline(admin.TabularInline):

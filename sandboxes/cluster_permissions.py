@@ -67,11 +67,31 @@ def managed_kinds() -> set[tuple[str, str]]:
     return {(group_of(api_version), kind) for api_version, kind in kinds}
 
 
-def rbac_rules() -> list[dict[str, list[str]]]:
-    """The permissions as RBAC PolicyRules, one rule per group, sorted: stable output."""
-    by_group: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+# Resources that are not namespaced: a Role cannot grant them, so the chart's namespaced
+# mode grants them in a ClusterRole limited to the allowed namespaces by resourceNames.
+CLUSTER_SCOPED = frozenset({("", "namespaces")})
+
+
+def all_permissions() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(API group, resource) -> verbs: the reconciler's list and catalog discovery's."""
+    from sandboxes.catalog.discovery import DISCOVERY_PERMISSIONS
+
+    merged: dict[tuple[str, str], set[str]] = {}
     for perm in RECONCILER_PERMISSIONS:
-        by_group.setdefault((perm.api_group, tuple(sorted(perm.verbs))), []).append(perm.resource)
+        merged.setdefault((perm.api_group, perm.resource), set()).update(perm.verbs)
+    for group, resource, verbs in DISCOVERY_PERMISSIONS:
+        merged.setdefault((group, resource), set()).update(verbs)
+    return {key: tuple(sorted(verbs)) for key, verbs in merged.items()}
+
+
+def rbac_rules(*, namespaced: bool = False) -> list[dict[str, list[str]]]:
+    """The permissions as RBAC PolicyRules, one rule per group and verb set, sorted:
+    stable output. `namespaced` leaves out what a Role cannot grant."""
+    by_group: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (group, resource), verbs in sorted(all_permissions().items()):
+        if namespaced and (group, resource) in CLUSTER_SCOPED:
+            continue
+        by_group.setdefault((group, verbs), []).append(resource)
     return [
         {"apiGroups": [group], "resources": sorted(resources), "verbs": list(verbs)}
         for (group, verbs), resources in sorted(by_group.items())
@@ -83,14 +103,19 @@ def render_rules_template() -> str:
     lines = [
         "{{/*",
         "GENERATED from sandboxes/cluster_permissions.py by `manage.py rbac_rules --write`.",
-        "Do not edit: change RECONCILER_PERMISSIONS and regenerate. A test checks they agree.",
+        "Do not edit: change RECONCILER_PERMISSIONS (or the catalog's DISCOVERY_PERMISSIONS)",
+        "and regenerate. A test checks they agree.",
         "*/}}",
-        '{{- define "sidestage.rbacRules" -}}',
     ]
-    for rule in rbac_rules():
-        group = rule["apiGroups"][0]
-        lines.append(f'- apiGroups: ["{group}"]')
-        lines.append("  resources: [" + ", ".join(f'"{r}"' for r in rule["resources"]) + "]")
-        lines.append("  verbs: [" + ", ".join(f'"{v}"' for v in rule["verbs"]) + "]")
-    lines.append("{{- end -}}")
+    for name, namespaced in (
+        ("sidestage.rbacRules", False),
+        ("sidestage.rbacNamespacedRules", True),
+    ):
+        lines.append('{{- define "' + name + '" -}}')
+        for rule in rbac_rules(namespaced=namespaced):
+            group = rule["apiGroups"][0]
+            lines.append(f'- apiGroups: ["{group}"]')
+            lines.append("  resources: [" + ", ".join(f'"{r}"' for r in rule["resources"]) + "]")
+            lines.append("  verbs: [" + ", ".join(f'"{v}"' for v in rule["verbs"]) + "]")
+        lines.append("{{- end -}}")
     return "\n".join(lines) + "\n"

@@ -42,6 +42,18 @@ Mesh = models.TextChoices(
 )
 
 
+class CatalogSource(models.TextChoices):
+    MANUAL = "manual", "Hand-made"
+    CLUSTER = "cluster", "Discovered in the cluster"
+    BACKSTAGE = "backstage", "Imported from Backstage"
+
+
+class BaselineDrift(models.TextChoices):
+    NONE = "", "In sync"
+    CHANGED = "changed", "Baseline changed"
+    NOT_FOUND = "not-found", "Baseline not found"
+
+
 class Profile(models.TextChoices):
     DEV = "dev", "dev"
     PROD_LIKE = "prod-like", "prod-like"
@@ -208,6 +220,35 @@ class BaselineService(models.Model):
     )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Where the entry came from and what the cluster looked like when last read
+    # (`sandboxes/catalog/`). Hand-made entries have no observation and never drift.
+    source = models.CharField(
+        max_length=12, choices=CatalogSource.choices, default=CatalogSource.MANUAL
+    )
+    entry_path = models.CharField(
+        max_length=200, blank=True, help_text="Where requests enter the service, e.g. /orders."
+    )
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    detection = models.JSONField(
+        default=dict, blank=True, help_text="What discovery found: the mesh and its evidence."
+    )
+    observed = models.JSONField(
+        default=dict, blank=True, help_text="The live Service and ports at the last sync."
+    )
+    drift = models.CharField(
+        max_length=12, choices=BaselineDrift.choices, default=BaselineDrift.NONE, blank=True
+    )
+    drift_message = models.CharField(max_length=500, blank=True)
+    drift_since = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the forkable annotation went away: no new forks."
+    )
+    backstage_ref = models.CharField(
+        max_length=255, blank=True, help_text="The Backstage entity, e.g. component:default/orders."
+    )
+    owner_team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_services"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -216,6 +257,12 @@ class BaselineService(models.Model):
                 fields=["namespace", "service"], name="baseline_unique_service_per_namespace"
             ),
             models.CheckConstraint(condition=Q(mesh__in=Mesh.values), name="baseline_mesh_valid"),
+            models.CheckConstraint(
+                condition=Q(source__in=CatalogSource.values), name="baseline_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(drift__in=BaselineDrift.values), name="baseline_drift_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -244,6 +291,9 @@ class BaselineService(models.Model):
             name=self.linkerd1_name or None,
             dst_prefix=self.linkerd1_dst_prefix or None,
         )
+
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class DataResource(models.Model):
@@ -611,7 +661,10 @@ class Approval(models.Model):
 class AuditEvent(models.Model):
     """One state change, who made it, and what it was. Written only by services."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events")
+    # Empty for catalog events no team owns (discovery, imports).
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
     actor = models.ForeignKey(
         USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -41,6 +41,7 @@ from routing.ports import UnresolvedPorts, resolve_target_ports
 from routing.render import manifests_to_yaml
 from sandboxes import conditions as c
 from sandboxes.budget import Deadline, deadline_scope, doing
+from sandboxes.catalog.drift import BASELINE_CURRENT, baseline_condition
 from sandboxes.cluster import Cluster, ClusterError, cluster_from_settings
 from sandboxes.data_isolation import (
     DataIsolationError,
@@ -354,6 +355,12 @@ class SandboxReconciler:
             return self.delete()
         approved = self.approval_gate()
         policy_ok = self.policy_gate()
+        # A baseline the catalog saw change or vanish: said up front (sandboxes/catalog/).
+        drift = baseline_condition(fork.baseline for fork in self.forks)
+        if drift:
+            self.set(BASELINE_CURRENT, "False", *drift)
+        else:
+            self.conditions = [x for x in self.conditions if x["type"] != BASELINE_CURRENT]
         # Routable is decided from the row: persist the gates before rendering routes.
         self.flush_conditions()
         if self.cluster is None:

@@ -264,7 +264,13 @@ def sandbox_update(
 
     errors = FieldErrors()
     check_common(team=team, profile=profile, description=description, labels=labels, errors=errors)
-    fork_specs = check_forks(team, forks, profile if isinstance(profile, str) else "", errors)
+    fork_specs = check_forks(
+        team,
+        forks,
+        profile if isinstance(profile, str) else "",
+        errors,
+        already_forked=frozenset(f["service"] for f in before["forks"]),
+    )
     errors.raise_if_any()
 
     after = {

@@ -47,9 +47,19 @@ def unknown_service_message(name: str, team: Team) -> str:
     )
 
 
-def check_forks(team: Team, forks: Any, profile: str, errors: FieldErrors) -> list[ForkSpec]:
+def check_forks(
+    team: Team,
+    forks: Any,
+    profile: str,
+    errors: FieldErrors,
+    *,
+    already_forked: frozenset[str] = frozenset(),
+) -> list[ForkSpec]:
     """Validate raw fork documents (from the API, the CLI or a form) against the catalog,
-    the team's allow-lists and limits, and the data-isolation policy."""
+    the team's allow-lists and limits, and the data-isolation policy.
+
+    A retired catalog entry takes no new forks; `already_forked` (the services the
+    sandbox forks today) may stay until the sandbox expires."""
     if not isinstance(forks, Sequence) or isinstance(forks, str | bytes):
         errors.add("forks", "Must be a list of forks.")
         return []
@@ -88,6 +98,13 @@ def check_forks(team: Team, forks: Any, profile: str, errors: FieldErrors) -> li
             # One message for "no such entry" and "an entry your team may not use": a
             # different answer would let a team enumerate other teams' catalog names.
             errors.add(f"{path}.service", unknown_service_message(service_name, team))
+            baseline = None
+        elif baseline.is_retired and service_name not in already_forked:
+            errors.add(
+                f"{path}.service",
+                f"Service {service_name} was retired from the catalog "
+                f"({baseline.retired_at:%Y-%m-%d %H:%M} UTC) and takes no new forks.",
+            )
             baseline = None
         elif service_name in seen:
             errors.add(f"{path}.service", f"Service {service_name} is forked twice.")

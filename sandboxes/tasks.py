@@ -57,3 +57,19 @@ def sweep_orphans() -> list[str]:
 def purge_idempotency_keys() -> int:
     """Forget `Idempotency-Key`s older than 24 hours."""
     return services.idempotency_keys_purge()
+
+
+@shared_task(name="sandboxes.tasks.sync_catalog")
+def sync_catalog() -> list[str]:
+    """Discover forkable services and import Backstage files (sandboxes/catalog/).
+    Off until SIDESTAGE_DISCOVERY_NAMESPACES names namespaces and a cluster is set."""
+    from sandboxes.catalog.runner import configured_namespaces, run_catalog_sync
+    from sandboxes.cluster import cluster_from_settings
+
+    cluster = cluster_from_settings()
+    if cluster is None or not configured_namespaces():
+        return []
+    lines = run_catalog_sync(cluster).lines()
+    for line in lines:
+        log.info("catalog: %s", line)
+    return lines

@@ -249,6 +249,25 @@ class DataResourceOut(serializers.Serializer):
     envVar = serializers.CharField(source="env_var")
 
 
+class DetectionOut(serializers.Serializer):
+    mesh = serializers.CharField(allow_null=True, help_text="The mesh the evidence points to.")
+    dataplane = serializers.CharField(
+        help_text="istio-sidecar, istio-ambient, linkerd, override or none."
+    )
+    evidence = serializers.ListField(
+        child=serializers.CharField(), help_text="The labels, annotations and APIs read."
+    )
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class DriftOut(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["", "changed", "not-found"], help_text="Empty: as catalogued."
+    )
+    message = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+
+
 class ServiceOut(serializers.Serializer):
     name = serializers.CharField()
     namespace = serializers.CharField()
@@ -265,7 +284,41 @@ class ServiceOut(serializers.Serializer):
         help_text="Linkerd 1: the name its router gives requests (blank: /svc/<service>).",
     )
     description = serializers.CharField()
+    entryPath = serializers.CharField(source="entry_path")
     dataResources = DataResourceOut(source="data_resources.all", many=True)
+    source = serializers.ChoiceField(
+        choices=["manual", "cluster", "backstage"],
+        help_text="manual: hand-made; cluster: discovered by annotation; backstage: imported.",
+    )
+    backstageRef = serializers.CharField(source="backstage_ref")
+    lastSeenAt = serializers.DateTimeField(
+        source="last_seen_at", allow_null=True, help_text="When discovery last read it."
+    )
+    retiredAt = serializers.DateTimeField(
+        source="retired_at", allow_null=True, help_text="Set: no new forks."
+    )
+    detection = serializers.SerializerMethodField()
+    drift = serializers.SerializerMethodField()
+
+    @extend_schema_field(DetectionOut(allow_null=True))
+    def get_detection(self, service: Any) -> dict[str, Any] | None:
+        found = service.detection or {}
+        if not found:
+            return None
+        return {
+            "mesh": found.get("mesh"),
+            "dataplane": found.get("dataplane", "none"),
+            "evidence": list(found.get("evidence", [])),
+            "problems": list(found.get("problems", [])),
+        }
+
+    @extend_schema_field(DriftOut)
+    def get_drift(self, service: Any) -> dict[str, Any]:
+        return {
+            "state": service.drift,
+            "message": service.drift_message,
+            "since": service.drift_since.isoformat() if service.drift_since else None,
+        }
 
 
 class TenantOut(serializers.Serializer):

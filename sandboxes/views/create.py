@@ -35,7 +35,12 @@ def _catalog_for(user: Any, tenant: Tenant | None) -> list[BaselineService]:
     if tenant is None:
         return []
     namespaces = tenant.team.allowed_namespaces or []
-    return list(selectors.baseline_services_for_user(user).filter(namespace__in=namespaces))
+    # A retired entry takes no new forks (sandboxes/catalog/): not offered here.
+    return list(
+        selectors.baseline_services_for_user(user).filter(
+            namespace__in=namespaces, retired_at__isnull=True
+        )
+    )
 
 
 def _context(user: Any, draft: SandboxDraft, tenants: list[Tenant]) -> dict[str, Any]:

@@ -115,11 +115,21 @@ def test_full_values_render_everything(helm: Helm) -> None:
     objects = helm.template(values=[FULL_VALUES])
     kinds = {o["kind"] for o in objects}
     assert {"Ingress", "HTTPRoute", "ServiceMonitor", "Role", "RoleBinding"} <= kinds
-    assert not {"ClusterRole", "ClusterRoleBinding"} & kinds
     roles = by_kind(objects, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["payments", "shop"]
     for role in roles:
-        assert role["rules"] == rbac_rules()
+        assert role["rules"] == rbac_rules(namespaced=True)
+    # The only cluster-wide grant in namespaced mode: reading the allowed namespaces'
+    # labels (catalog discovery), limited to them by name.
+    (cluster_role,) = by_kind(objects, "ClusterRole")
+    assert cluster_role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["namespaces"],
+            "resourceNames": ["shop", "payments"],
+            "verbs": ["get"],
+        }
+    ]
     worker = one(objects, "Deployment", "-worker")
     assert worker["spec"]["replicas"] == 4
     env = {e["name"]: e for e in worker["spec"]["template"]["spec"]["containers"][0]["env"]}

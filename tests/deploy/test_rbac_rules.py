@@ -30,6 +30,25 @@ def test_no_secrets_no_wildcards_no_escalation() -> None:
     for rule in rbac_rules():
         for field in ("apiGroups", "resources", "verbs"):
             assert "*" not in rule[field]
-        assert not {"secrets", "pods", "namespaces", "configmaps"} & set(rule["resources"])
+        assert not {"secrets", "pods", "configmaps"} & set(rule["resources"])
         assert set(rule["verbs"]) <= {"get", "list", "create", "patch", "delete"}
         assert not {"escalate", "bind", "impersonate", "update", "watch"} & set(rule["verbs"])
+        if "namespaces" in rule["resources"]:
+            # Catalog discovery reads namespace labels; nothing more.
+            assert rule["resources"] == ["namespaces"] and rule["verbs"] == ["get"]
+
+
+def test_discovery_permissions_are_in_the_charts_rules() -> None:
+    from sandboxes.catalog.discovery import DISCOVERY_PERMISSIONS
+
+    granted = {
+        (rule["apiGroups"][0], resource, verb)
+        for rule in rbac_rules()
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    for group, resource, verbs in DISCOVERY_PERMISSIONS:
+        for verb in verbs:
+            assert (group, resource, verb) in granted
+    namespaced = {r for rule in rbac_rules(namespaced=True) for r in rule["resources"]}
+    assert "namespaces" not in namespaced
