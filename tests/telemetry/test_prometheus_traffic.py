@@ -211,3 +211,23 @@ def test_the_cli_exits_1_on_a_dropped_key_and_0_on_a_healthy_chain(
     result = cli("traffic", "cli-good", "--window", WINDOW)
     assert result.returncode == 0, result.stderr
     assert "OK: every hop kept the routing key." in result.stdout
+
+
+def test_a_query_prometheus_rejects_is_a_clear_error(prometheus):
+    from sandboxes.telemetry import PrometheusReader, TelemetryConfig, TelemetryUnavailable
+
+    with (
+        PrometheusReader(TelemetryConfig(prometheus.url, token="t0ken", timeout=5)) as reader,
+        pytest.raises(TelemetryUnavailable, match=r"rejected the query: .*parse error"),
+    ):
+        reader.query("sum(")
+
+
+def test_a_url_that_is_not_a_prometheus_is_a_clear_error(prometheus):
+    from sandboxes.telemetry import PrometheusReader, TelemetryConfig, TelemetryUnavailable
+
+    with (
+        PrometheusReader(TelemetryConfig(f"{prometheus.url}/nothing-here", timeout=5)) as reader,
+        pytest.raises(TelemetryUnavailable, match="without a Prometheus API response"),
+    ):
+        reader.query("up")
