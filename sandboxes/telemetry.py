@@ -105,6 +105,13 @@ def linkerd_query(window: str, namespaces: Iterable[str]) -> str:
     )
 
 
+def _labels(sample: Any) -> dict[str, str]:
+    labels = sample.get("metric") if isinstance(sample, dict) else None
+    if not isinstance(labels, dict):
+        raise TelemetryUnavailable("The telemetry backend sent a sample without labels.")
+    return {str(k): str(v) for k, v in labels.items()}
+
+
 def _value(sample: dict[str, Any]) -> float:
     try:
         value = float(sample["value"][1])
@@ -116,7 +123,7 @@ def _value(sample: dict[str, Any]) -> float:
 def istio_flows(samples: Iterable[dict[str, Any]]) -> list[Flow]:
     flows = []
     for sample in samples:
-        labels = sample.get("metric") or {}
+        labels = _labels(sample)
         count = _value(sample)
         if not count:
             continue
@@ -141,7 +148,7 @@ def istio_flows(samples: Iterable[dict[str, Any]]) -> list[Flow]:
 def linkerd_flows(samples: Iterable[dict[str, Any]]) -> list[Flow]:
     flows = []
     for sample in samples:
-        labels = sample.get("metric") or {}
+        labels = _labels(sample)
         count = _value(sample)
         if not count:
             continue
@@ -213,8 +220,10 @@ class PrometheusReader:
                 f"The telemetry backend at {where} rejected the query: "
                 f"{str(body.get('error') or body.get('errorType') or 'unknown error')[:300]}"
             )
-        data = body.get("data") or {}
-        result = data.get("result") if isinstance(data, dict) else None
+        data = body.get("data")
+        if not isinstance(data, dict):
+            data = {}
+        result = data.get("result")
         if data.get("resultType") != "vector" or not isinstance(result, list):
             raise TelemetryUnavailable(
                 f"The telemetry backend at {where} sent an unexpected answer shape."
