@@ -262,6 +262,13 @@ SIDESTAGE_NAMESPACES = env_list("SIDESTAGE_NAMESPACES")
 SIDESTAGE_METRICS_TOKEN = env_secret("SIDESTAGE_METRICS_TOKEN")
 SIDESTAGE_MANIFEST_DIR = Path(env_str("SIDESTAGE_MANIFEST_DIR", str(VAR_DIR / "manifests")))
 
+# --- Mesh telemetry (the Routing panel, docs/routing.md) ------------------------------------
+# A Prometheus-compatible HTTP API that scrapes the cluster's mesh proxies. Empty: the
+# panel says telemetry is not configured. The token (or *_FILE) goes in a Bearer header.
+SIDESTAGE_PROMETHEUS_URL = env_str("SIDESTAGE_PROMETHEUS_URL")
+SIDESTAGE_PROMETHEUS_TOKEN = env_secret("SIDESTAGE_PROMETHEUS_TOKEN")
+SIDESTAGE_PROMETHEUS_TIMEOUT = env_int("SIDESTAGE_PROMETHEUS_TIMEOUT", 5)
+
 # --- Routing on the wire ------------------------------------------------------------------
 SIDESTAGE_ROUTE_HEADER = env_str("SIDESTAGE_ROUTE_HEADER", "x-sidestage-route")
 SIDESTAGE_BAGGAGE_KEY = env_str("SIDESTAGE_BAGGAGE_KEY", "sidestage")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.world", "tests.fixtures.kube"]
+pytest_plugins = ["tests.fixtures.world", "tests.fixtures.kube", "tests.fixtures.prometheus"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from sandboxes import selectors, services
 from sandboxes.api import lookup
 from sandboxes.api import serializers as s
 from sandboxes.api import snippets as sn
+from sandboxes.api import traffic as tr
 from sandboxes.api.documents import DocumentBuilder
 from sandboxes.api.filters import SandboxFilter
 from sandboxes.api.idempotency import IDEMPOTENCY_PARAM, idempotent
@@ -25,6 +26,7 @@ from sandboxes.api.parsers import BodyLimitMixin, SafeJSONParser
 from sandboxes.api.wait import MAX_WAIT_SECONDS, clamp_timeout, wait_for_sandbox
 from sandboxes.errors import Conflict, NameTaken, ValidationFailed
 from sandboxes.models import ApprovalState, Sandbox
+from sandboxes.telemetry import sandbox_traffic_document
 from sandboxes.validation import DNS1123_LABEL_RE
 
 TENANT_PARAM = OpenApiParameter(
@@ -356,3 +358,39 @@ class SandboxViewSet(BodyLimitMixin, viewsets.GenericViewSet):
         except sn.SnippetUnavailable as exc:
             raise exceptions.NotFound(str(exc)) from exc
         return Response({"format": fmt, "routingKey": sandbox.routing_key, "content": content})
+
+    @extend_schema(
+        summary="Which hop dropped the routing key: the mesh's request counts per fork",
+        description=(
+            "Reads the mesh's own request counts (Istio `istio_requests_total`, Linkerd "
+            "`response_total`) from the configured Prometheus API over `window` and reports, "
+            "per fork, the requests it received and from whom; per call between two forked "
+            "services, whether it reached the fork or the baseline; and which fork dropped "
+            "the key. `telemetry.state` is `not_configured` when no backend is set. "
+            "503 when the backend is down, slow or refuses the query. See docs/routing.md."
+        ),
+        parameters=[
+            TENANT_PARAM,
+            OpenApiParameter(
+                "window",
+                str,
+                OpenApiParameter.QUERY,
+                enum=[*tr.WINDOWS],
+                description=f"How far back to count requests (default {tr.DEFAULT_WINDOW}).",
+            ),
+        ],
+        responses={
+            200: tr.TrafficOut,
+            503: OpenApiResponse(
+                response={"$ref": "#/components/schemas/Error"},
+                description="The telemetry backend is down, slow, or refused the query; "
+                "`error.code` is `telemetry_unavailable`.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def traffic(self, request: Request, name: str) -> Response:
+        query = parse(tr.TrafficQueryIn, request.query_params)
+        sandbox = self.get_sandbox(name)
+        curl = sn.sandbox_snippet(sandbox, "curl") if sandbox.forks.all() else ""
+        return Response(sandbox_traffic_document(sandbox, window=query["window"], curl=curl))

@@ -133,6 +133,13 @@ class Client:
             params={"tenant": tenant, "url": url},
         )
 
+    def traffic(self, name: str, window: str | None = None, tenant: str | None = None) -> Any:
+        return self.request(
+            "GET",
+            f"sandboxes/{_seg(name)}/traffic",
+            params={"tenant": tenant, "window": window},
+        )
+
 
 def _seg(value: Any) -> str:
     return quote(str(value or ""), safe="")

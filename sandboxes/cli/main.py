@@ -51,6 +51,17 @@ class SnippetFormat(StrEnum):
     postman = "postman"
 
 
+class Window(StrEnum):
+    """The windows the traffic check offers (sandboxes.telemetry.WINDOWS)."""
+
+    m1 = "1m"
+    m5 = "5m"
+    m15 = "15m"
+    h1 = "1h"
+    h6 = "6h"
+    h24 = "24h"
+
+
 # The server holds each wait request at most this long, so the progress line moves.
 WAIT_CHUNK_SECONDS = 10
 
@@ -265,6 +276,52 @@ def snippet(
         emit(body, output)
     else:
         typer.echo(body["content"])
+
+
+def traffic_text(body: dict[str, Any]) -> str:
+    """The routing check for people: findings first, then hops and per-fork counts."""
+    lines = [f"{body['sandbox']}: the last {body['window']}, from {body['telemetry']['source']}"]
+    for f in body["findings"]:
+        lines.append(f"{f['severity'].upper()}: {f['message']}")
+        lines += [f"  {link['title']}: {link['url']}" for link in f["links"]]
+    if not body["findings"]:
+        lines.append("OK: every hop kept the routing key.")
+    for hop in body["hops"]:
+        lines.append(
+            f"hop {hop['from']} -> {hop['to']}: {hop['status']} "
+            f"(fork {hop['toFork']:g}, baseline {hop['toBaseline']:g})"
+        )
+    for row in body["forks"]:
+        rate = "-" if row["errorRate"] is None else f"{row['errorRate']:.0%}"
+        base = "-" if row["baselineErrorRate"] is None else f"{row['baselineErrorRate']:.0%}"
+        sources = ", ".join(f"{s['workload']} {s['requests']:g}" for s in row["sources"]) or "-"
+        lines.append(
+            f"fork {row['service']}: {row['requests']:g} requests (errors {rate}, "
+            f"baseline {base}) from {sources}"
+        )
+    return "\n".join(lines)
+
+
+@app.command("traffic")
+def traffic(
+    name: str,
+    window: Annotated[Window, typer.Option("--window", "-w", help="How far back.")] = Window.m15,
+    tenant: TenantOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """Which hop dropped the routing key, from the mesh's request counts. Exits 1 when a
+    hop dropped it, 2 when the portal has no telemetry configured, 4 when the telemetry
+    backend is unavailable."""
+    body = call(client().traffic, name, window.value, tenant)
+    if body["telemetry"]["state"] == "not_configured":
+        if output in (Output.json, Output.yaml):
+            emit(body, output)
+        message = body["telemetry"]["message"]
+        how = f"\n\n{body['howToTest']}" if body.get("howToTest") else ""
+        fail(f"error: {message}{how}\n\n{body['telemetry']['manualQuery']}", Exit.USAGE)
+    emit(body, output, traffic_text)
+    if body["keyDropped"]:
+        raise typer.Exit(int(Exit.FAILED))
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from sandboxes.views.detail import (
     sandbox_extend,
     sandbox_status,
 )
+from sandboxes.views.traffic import sandbox_traffic
 
 __all__ = [
     "approval_decide",
@@ -26,4 +27,5 @@ __all__ = [
     "sandbox_env_row",
     "sandbox_extend",
     "sandbox_status",
+    "sandbox_traffic",
 ]
