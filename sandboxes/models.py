@@ -292,6 +292,7 @@ class BaselineService(models.Model):
             dst_prefix=self.linkerd1_dst_prefix or None,
         )
 
+    @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
 
