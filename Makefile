@@ -9,6 +9,7 @@ test:           ## Install what the tests need and run every tier
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 
 k8s-build:

@@ -88,12 +88,12 @@ def parse_member(raw: str) -> BaggageMember:
     head, *props = raw.split(";")
     key, value = _split_pair(head, allow_bare=False)
     properties = tuple(_split_pair(p, allow_bare=True) for p in props)
-    return BaggageMember(key=key, value=value or "", properties=properties,
-                         raw=raw.strip(_OWS))
+    return BaggageMember(key=key, value=value or "", properties=properties, raw=raw.strip(_OWS))
 
 
-def parse_baggage(headers: str | Iterable[str] | None, *, strict: bool = False
-                  ) -> list[BaggageMember]:
+def parse_baggage(
+    headers: str | Iterable[str] | None, *, strict: bool = False
+) -> list[BaggageMember]:
     """Parse one or several ``baggage`` header values into members, in order.
 
     With ``strict=False`` (the default, as receivers should be lenient) malformed
@@ -139,8 +139,12 @@ def remove_member(headers: str | Iterable[str] | None, key: str) -> str:
     return ",".join(kept)
 
 
-def append_member(headers: str | Iterable[str] | None, key: str, value: str,
-                  properties: Iterable[tuple[str, str | None]] = ()) -> str:
+def append_member(
+    headers: str | Iterable[str] | None,
+    key: str,
+    value: str,
+    properties: Iterable[tuple[str, str | None]] = (),
+) -> str:
     """Add ``key=value`` to an existing baggage value without dropping other members.
 
     An earlier member with the same key is replaced, not duplicated: two
@@ -161,14 +165,14 @@ def append_member(headers: str | Iterable[str] | None, key: str, value: str,
     return result
 
 
-def _header_values(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str
-                   ) -> list[str]:
+def _header_values(headers: Mapping[str, str] | Iterable[tuple[str, str]], name: str) -> list[str]:
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     return [v for k, v in pairs if k.lower() == name]
 
 
-def routing_key_from_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                             wire: WireConfig = DEFAULT_WIRE) -> str | None:
+def routing_key_from_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]], wire: WireConfig = DEFAULT_WIRE
+) -> str | None:
     """The routing key a request carries, or None.
 
     The dedicated header wins over baggage, mirroring how an explicit choice should
@@ -190,8 +194,12 @@ def _re2_escape(text: str) -> str:
     return "".join(c if c.isalnum() else "\\" + c for c in text)
 
 
-def baggage_match_regex(keys: Iterable[str], member: str = DEFAULT_WIRE.baggage_member,
-                        *, max_length: int = ISTIO_MAX_REGEX) -> str:
+def baggage_match_regex(
+    keys: Iterable[str],
+    member: str = DEFAULT_WIRE.baggage_member,
+    *,
+    max_length: int = ISTIO_MAX_REGEX,
+) -> str:
     """An anchored RE2 regex that matches a baggage value holding ``member=<one of keys>``.
 
     ``(?:.*,)?`` puts the member at the start or right after a ",", so ``xsidestage=``
@@ -210,8 +218,7 @@ def baggage_match_regex(keys: Iterable[str], member: str = DEFAULT_WIRE.baggage_
             raise ValueError(f"invalid routing key {key!r}")
     ows = "[ \\t]*"
     alternation = "|".join(key_list)
-    regex = (f"^(?:.*,)?{ows}{_re2_escape(member)}{ows}={ows}(?:{alternation})"
-             f"{ows}(?:[;,].*)?$")
+    regex = f"^(?:.*,)?{ows}{_re2_escape(member)}{ows}={ows}(?:{alternation}){ows}(?:[;,].*)?$"
     if len(regex) > max_length:
         raise ValueError(
             f"baggage regex for {len(key_list)} keys is {len(regex)} characters; "

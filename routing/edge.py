@@ -18,13 +18,20 @@ from routing.meshes.istio import API_VERSION as ISTIO_API_VERSION
 from routing.model import DEFAULT_WIRE, WireConfig
 from routing.names import managed_labels
 
+LUA_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+
 ISTIO_SECURITY_VERSION = "security.istio.io/v1"
 ISTIO_ENVOYFILTER_VERSION = "networking.istio.io/v1alpha3"
 DEFAULT_GATEWAY_SELECTOR = {"istio": "ingressgateway"}
 
 # Linkerd's per-request context headers; any of them would let a caller steer routing.
-L5D_CONTEXT_HEADERS = ("l5d-ctx-deadline", "l5d-ctx-dtab", "l5d-ctx-trace", "l5d-dtab",
-                       "l5d-sample")
+L5D_CONTEXT_HEADERS = (
+    "l5d-ctx-deadline",
+    "l5d-ctx-dtab",
+    "l5d-ctx-trace",
+    "l5d-dtab",
+    "l5d-sample",
+)
 
 
 def untrusted_headers(wire: WireConfig = DEFAULT_WIRE) -> list[str]:
@@ -37,10 +44,16 @@ def istio_header_removal(wire: WireConfig = DEFAULT_WIRE) -> dict:
     return {"request": {"remove": untrusted_headers(wire)}}
 
 
-def render_istio_gateway_virtual_service(*, name: str, namespace: str, gateways: list[str],
-                                         hosts: list[str], destination_host: str,
-                                         destination_port: int | None = None,
-                                         wire: WireConfig = DEFAULT_WIRE) -> dict:
+def render_istio_gateway_virtual_service(
+    *,
+    name: str,
+    namespace: str,
+    gateways: list[str],
+    hosts: list[str],
+    destination_host: str,
+    destination_port: int | None = None,
+    wire: WireConfig = DEFAULT_WIRE,
+) -> dict:
     """An ingress VirtualService that strips routing headers before routing inward.
 
     Where the platform already owns the gateway VirtualService, merge
@@ -56,19 +69,24 @@ def render_istio_gateway_virtual_service(*, name: str, namespace: str, gateways:
         "spec": {
             "hosts": list(hosts),
             "gateways": list(gateways),
-            "http": [{
-                "name": "strip-routing-headers",
-                "headers": istio_header_removal(wire),
-                "route": [{"destination": destination}],
-            }],
+            "http": [
+                {
+                    "name": "strip-routing-headers",
+                    "headers": istio_header_removal(wire),
+                    "route": [{"destination": destination}],
+                }
+            ],
         },
     }
 
 
-def render_istio_edge_authorization_policy(*, name: str = "sidestage-edge",
-                                           namespace: str = "istio-system",
-                                           selector: dict[str, str] | None = None,
-                                           wire: WireConfig = DEFAULT_WIRE) -> dict:
+def render_istio_edge_authorization_policy(
+    *,
+    name: str = "sidestage-edge",
+    namespace: str = "istio-system",
+    selector: dict[str, str] | None = None,
+    wire: WireConfig = DEFAULT_WIRE,
+) -> dict:
     """The alternative: reject, at the ingress gateway, requests that carry the headers.
 
     Rejecting is louder than stripping (a caller learns the header is not theirs to
@@ -118,10 +136,13 @@ end
 """
 
 
-def render_istio_baggage_filter(*, name: str = "sidestage-strip-baggage-member",
-                                namespace: str = "istio-system",
-                                selector: dict[str, str] | None = None,
-                                wire: WireConfig = DEFAULT_WIRE) -> dict:
+def render_istio_baggage_filter(
+    *,
+    name: str = "sidestage-strip-baggage-member",
+    namespace: str = "istio-system",
+    selector: dict[str, str] | None = None,
+    wire: WireConfig = DEFAULT_WIRE,
+) -> dict:
     """EnvoyFilter running :func:`baggage_strip_lua` on the ingress gateway."""
     return {
         "apiVersion": ISTIO_ENVOYFILTER_VERSION,
@@ -129,40 +150,55 @@ def render_istio_baggage_filter(*, name: str = "sidestage-strip-baggage-member",
         "metadata": {"name": name, "namespace": namespace, "labels": managed_labels()},
         "spec": {
             "workloadSelector": {"labels": dict(selector or DEFAULT_GATEWAY_SELECTOR)},
-            "configPatches": [{
-                "applyTo": "HTTP_FILTER",
-                "match": {
-                    "context": "GATEWAY",
-                    "listener": {"filterChain": {"filter": {
-                        "name": "envoy.filters.network.http_connection_manager",
-                        "subFilter": {"name": "envoy.filters.http.router"},
-                    }}},
-                },
-                "patch": {
-                    "operation": "INSERT_BEFORE",
-                    "value": {
-                        "name": "envoy.filters.http.lua",
-                        "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
-                            "default_source_code": {"inline_string": baggage_strip_lua(wire)},
+            "configPatches": [
+                {
+                    "applyTo": "HTTP_FILTER",
+                    "match": {
+                        "context": "GATEWAY",
+                        "listener": {
+                            "filterChain": {
+                                "filter": {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "subFilter": {"name": "envoy.filters.http.router"},
+                                }
+                            }
                         },
                     },
-                },
-            }],
+                    "patch": {
+                        "operation": "INSERT_BEFORE",
+                        "value": {
+                            "name": "envoy.filters.http.lua",
+                            "typed_config": {
+                                "@type": LUA_FILTER_TYPE,
+                                "default_source_code": {"inline_string": baggage_strip_lua(wire)},
+                            },
+                        },
+                    },
+                }
+            ],
         },
     }
 
 
 def gateway_api_header_filter(wire: WireConfig = DEFAULT_WIRE) -> dict:
     """The ``RequestHeaderModifier`` filter to put on every rule of an ingress HTTPRoute."""
-    return {"type": "RequestHeaderModifier",
-            "requestHeaderModifier": {"remove": untrusted_headers(wire)}}
+    return {
+        "type": "RequestHeaderModifier",
+        "requestHeaderModifier": {"remove": untrusted_headers(wire)},
+    }
 
 
-def render_gateway_api_edge_route(*, name: str, namespace: str, gateway: str,
-                                  gateway_namespace: str | None, hostnames: list[str],
-                                  backend_service: str, backend_port: int,
-                                  wire: WireConfig = DEFAULT_WIRE) -> dict:
+def render_gateway_api_edge_route(
+    *,
+    name: str,
+    namespace: str,
+    gateway: str,
+    gateway_namespace: str | None,
+    hostnames: list[str],
+    backend_service: str,
+    backend_port: int,
+    wire: WireConfig = DEFAULT_WIRE,
+) -> dict:
     """An ingress HTTPRoute on a Gateway that strips routing headers, then forwards."""
     parent: dict = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway}
     if gateway_namespace:
@@ -174,11 +210,19 @@ def render_gateway_api_edge_route(*, name: str, namespace: str, gateway: str,
         "spec": {
             "parentRefs": [parent],
             "hostnames": list(hostnames),
-            "rules": [{
-                "filters": [gateway_api_header_filter(wire)],
-                "backendRefs": [{"group": "", "kind": "Service", "name": backend_service,
-                                 "port": backend_port}],
-            }],
+            "rules": [
+                {
+                    "filters": [gateway_api_header_filter(wire)],
+                    "backendRefs": [
+                        {
+                            "group": "",
+                            "kind": "Service",
+                            "name": backend_service,
+                            "port": backend_port,
+                        }
+                    ],
+                }
+            ],
         },
     }
 

@@ -24,7 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not engine.endswith("postgresql"):
         raise pytest.UsageError(
             "The test suite runs against a real PostgreSQL, not "
-            f"{engine}. Run `make test`, or `eval \"$(scripts/services)\"` to set DATABASE_URL."
+            f'{engine}. Run `make test`, or `eval "$(scripts/services)"` to set DATABASE_URL.'
         )
     # One test database per checkout: two clones (or a clone and CI) running the suite
     # on one PostgreSQL must not drop each other's database.

@@ -7,17 +7,26 @@ from hypothesis import strategies as st
 KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 TOKEN_ALPHABET = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # baggage-octet minus '%', so generated values are always valid to decode.
-VALUE_ALPHABET = "".join(
-    chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%'
-)
+VALUE_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\%')
 
 routing_keys = st.text(alphabet=KEY_ALPHABET, min_size=16, max_size=40)
 ows = st.sampled_from(["", " ", "\t", "  ", " \t "])
 # Keys that look like ours on purpose.
-tricky_keys = st.sampled_from(["xsidestage", "sidestagex", "Sidestage", "SIDESTAGE", "side",
-                               "foo", "sidestage-", "_sidestage"])
-other_keys = st.one_of(tricky_keys, st.text(alphabet=TOKEN_ALPHABET, min_size=1, max_size=12)
-                       ).filter(lambda k: k != "sidestage")
+tricky_keys = st.sampled_from(
+    [
+        "xsidestage",
+        "sidestagex",
+        "Sidestage",
+        "SIDESTAGE",
+        "side",
+        "foo",
+        "sidestage-",
+        "_sidestage",
+    ]
+)
+other_keys = st.one_of(
+    tricky_keys, st.text(alphabet=TOKEN_ALPHABET, min_size=1, max_size=12)
+).filter(lambda k: k != "sidestage")
 values = st.text(alphabet=VALUE_ALPHABET, max_size=24)
 
 
@@ -48,11 +57,13 @@ def foreign_members(draw: st.DrawFn, avoid: str) -> list[str]:
         elif kind == 1:  # a value that embeds our member
             out.append(draw(member(draw(other_keys), f"sidestage={avoid}")))
         elif kind == 2:  # our member name with a longer key
-            out.append(draw(member("sidestage", avoid + draw(st.text(KEY_ALPHABET, min_size=1,
-                                                                          max_size=4)))))
+            out.append(
+                draw(
+                    member("sidestage", avoid + draw(st.text(KEY_ALPHABET, min_size=1, max_size=4)))
+                )
+            )
         elif kind == 3:  # a property named like us
-            out.append(draw(member(draw(other_keys), draw(values)))
-                       + f";sidestage={avoid}")
+            out.append(draw(member(draw(other_keys), draw(values))) + f";sidestage={avoid}")
         else:
             out.append(draw(member(draw(other_keys), draw(values))))
     return out

@@ -25,7 +25,10 @@ KEY = "abc0000000000000000x"
 def test_parses_members_properties_and_whitespace():
     members = parse_baggage("userId=alice , serverNode = DF%2028 ;ttl=3;flag, isProd=false")
     assert [(m.key, m.value) for m in members] == [
-        ("userId", "alice"), ("serverNode", "DF 28"), ("isProd", "false")]
+        ("userId", "alice"),
+        ("serverNode", "DF 28"),
+        ("isProd", "false"),
+    ]
     assert members[1].properties == (("ttl", "3"), ("flag", None))
 
 
@@ -65,8 +68,10 @@ def test_append_replaces_our_own_earlier_member_instead_of_duplicating():
 
 
 def test_append_encodes_values_and_properties():
-    assert append_member("", "k", "a b,c", [("p", "x;y"), ("flag", None)]) == \
-        "k=a%20b%2Cc;p=x%3By;flag"
+    assert (
+        append_member("", "k", "a b,c", [("p", "x;y"), ("flag", None)])
+        == "k=a%20b%2Cc;p=x%3By;flag"
+    )
 
 
 def test_limits():
@@ -81,8 +86,10 @@ def test_limits():
 
 
 def test_remove_member_strips_only_ours():
-    assert remove_member(f"a=1, sidestage={KEY};p ,b=2;sidestage=3", "sidestage") == \
-        "a=1,b=2;sidestage=3"
+    assert (
+        remove_member(f"a=1, sidestage={KEY};p ,b=2;sidestage=3", "sidestage")
+        == "a=1,b=2;sidestage=3"
+    )
     assert remove_member(f"sidestage={KEY}", "sidestage") == ""
 
 
@@ -102,9 +109,17 @@ def test_wire_names_are_configurable():
     assert routing_key_from_headers({"x-sidestage-route": KEY}, wire) is None
 
 
-@pytest.mark.parametrize("kwargs", [{"header": "X-Upper"}, {"header": "bad header"},
-                                    {"header": "baggage"}, {"header": "l5d-dtab"},
-                                    {"baggage_member": "a=b"}, {"header": "x-a\n"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"header": "X-Upper"},
+        {"header": "bad header"},
+        {"header": "baggage"},
+        {"header": "l5d-dtab"},
+        {"baggage_member": "a=b"},
+        {"header": "x-a\n"},
+    ],
+)
 def test_wire_config_rejects_unsafe_names(kwargs):
     with pytest.raises(ValueError):
         WireConfig(**kwargs)
@@ -115,9 +130,17 @@ token_keys = st.text(alphabet=TOKEN_ALPHABET, min_size=1, max_size=10)
 
 
 @settings(max_examples=300)
-@given(st.lists(st.tuples(token_keys, unicode_values,
-                          st.lists(st.tuples(token_keys, st.one_of(st.none(), unicode_values)),
-                                   max_size=2)), max_size=8), ows)
+@given(
+    st.lists(
+        st.tuples(
+            token_keys,
+            unicode_values,
+            st.lists(st.tuples(token_keys, st.one_of(st.none(), unicode_values)), max_size=2),
+        ),
+        max_size=8,
+    ),
+    ows,
+)
 def test_append_then_parse_round_trips(members, space):
     header = ""
     expected = {}

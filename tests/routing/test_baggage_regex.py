@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from routing.baggage import ISTIO_MAX_REGEX, baggage_match_regex, parse_baggage
 from tests.routing.strategies import foreign_members, member, properties, routing_keys
 
-EXAMPLES = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow],
-                    deadline=None)
+EXAMPLES = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 
 
 def matches(regex: str, header: str) -> bool:
@@ -25,31 +24,37 @@ def matches(regex: str, header: str) -> bool:
 KEY = "abc0000000000000000x"
 
 
-@pytest.mark.parametrize("header", [
-    f"sidestage={KEY}",
-    f"sidestage = {KEY}",
-    f"foo=1,sidestage={KEY}",
-    f"foo=1, \tsidestage={KEY};prop;p2=v ,bar=2",
-    f"a=b,c=d,sidestage={KEY}",
-    f"sidestage={KEY} ; ttl=3",
-    f"userId=alice,sidestage={KEY},tenant=x",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"sidestage={KEY}",
+        f"sidestage = {KEY}",
+        f"foo=1,sidestage={KEY}",
+        f"foo=1, \tsidestage={KEY};prop;p2=v ,bar=2",
+        f"a=b,c=d,sidestage={KEY}",
+        f"sidestage={KEY} ; ttl=3",
+        f"userId=alice,sidestage={KEY},tenant=x",
+    ],
+)
 def test_matches_our_member_anywhere(header):
     assert matches(baggage_match_regex([KEY]), header)
 
 
-@pytest.mark.parametrize("header", [
-    f"sidestage={KEY}def",  # a longer key that starts with ours
-    f"xsidestage={KEY}",
-    f"foo=sidestage={KEY}",
-    f"foo=1;sidestage={KEY}",  # a property, not a member
-    f"sidestage=x{KEY}",
-    f"Sidestage={KEY}",
-    f"sidestage={KEY[:-1]}",
-    f"sidestage:{KEY}",
-    "",
-    f"{KEY}",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"sidestage={KEY}def",  # a longer key that starts with ours
+        f"xsidestage={KEY}",
+        f"foo=sidestage={KEY}",
+        f"foo=1;sidestage={KEY}",  # a property, not a member
+        f"sidestage=x{KEY}",
+        f"Sidestage={KEY}",
+        f"sidestage={KEY[:-1]}",
+        f"sidestage:{KEY}",
+        "",
+        f"{KEY}",
+    ],
+)
 def test_does_not_match_near_misses(header):
     assert not matches(baggage_match_regex([KEY]), header)
 

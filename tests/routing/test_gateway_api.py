@@ -31,19 +31,23 @@ def test_catch_all_then_one_route_per_sandbox(crds):
     assert catch_all["metadata"]["name"] == "orders-sidestage"
     assert catch_all["metadata"]["labels"][SERVICE_LABEL] == "orders"
     assert SANDBOX_LABEL not in catch_all["metadata"]["labels"]
-    assert catch_all["spec"]["rules"] == [{"backendRefs": [
-        {"group": "", "kind": "Service", "name": "orders", "port": 8080}]}]
+    assert catch_all["spec"]["rules"] == [
+        {"backendRefs": [{"group": "", "kind": "Service", "name": "orders", "port": 8080}]}
+    ]
     assert alice["metadata"]["name"] == f"orders-sbx-{ALICE_KEY}"
     assert alice["metadata"]["labels"][SANDBOX_LABEL] == ALICE_KEY
-    assert alice["spec"]["parentRefs"] == [{"group": "", "kind": "Service", "name": "orders",
-                                            "port": 8080}]
+    assert alice["spec"]["parentRefs"] == [
+        {"group": "", "kind": "Service", "name": "orders", "port": 8080}
+    ]
     (rule,) = alice["spec"]["rules"]
     assert rule["matches"][:2] == [
         {"headers": [{"type": "Exact", "name": "x-sidestage-route", "value": ALICE_KEY}]},
-        {"headers": [{"type": "Exact", "name": "x-sidestage-route", "value": TENANT_KEY}]}]
+        {"headers": [{"type": "Exact", "name": "x-sidestage-route", "value": TENANT_KEY}]},
+    ]
     assert rule["matches"][2]["headers"][0]["type"] == "RegularExpression"
-    assert rule["backendRefs"] == [{"group": "", "kind": "Service",
-                                    "name": f"orders-sbx-{ALICE_KEY}", "port": 8080}]
+    assert rule["backendRefs"] == [
+        {"group": "", "kind": "Service", "name": f"orders-sbx-{ALICE_KEY}", "port": 8080}
+    ]
     assert bob["metadata"]["name"] == f"orders-sbx-{BOB_KEY}"
 
 
@@ -57,12 +61,17 @@ def test_linkerd_policy_flavour(crds):
 def test_multi_port_services_get_a_route_per_port(crds):
     objs = routes([fork(key=ALICE_KEY)], ports=(9090, 8080))
     assert [o["metadata"]["name"] for o in objs] == [
-        "orders-sidestage-8080", f"orders-sbx-{ALICE_KEY}-8080",
-        "orders-sidestage-9090", f"orders-sbx-{ALICE_KEY}-9090"]
+        "orders-sidestage-8080",
+        f"orders-sbx-{ALICE_KEY}-8080",
+        "orders-sidestage-9090",
+        f"orders-sbx-{ALICE_KEY}-9090",
+    ]
     for obj in objs:
         validate_manifest(obj)
-        assert obj["spec"]["parentRefs"][0]["port"] == obj["spec"]["rules"][0][
-            "backendRefs"][0]["port"]
+        assert (
+            obj["spec"]["parentRefs"][0]["port"]
+            == obj["spec"]["rules"][0]["backendRefs"][0]["port"]
+        )
 
 
 def test_no_forks_no_routes():
@@ -91,12 +100,14 @@ def test_rule_match_and_header_limits():
         check_route_limits(too_many_headers)
     long_value = copy.deepcopy(route)
     long_value["spec"]["rules"][0]["matches"][0]["headers"][0]["value"] = "a" * (
-        MAX_HEADER_VALUE + 1)
+        MAX_HEADER_VALUE + 1
+    )
     with pytest.raises(RouteLimitError, match="4097 characters"):
         check_route_limits(long_value)
     too_many_matches = copy.deepcopy(route)
     too_many_matches["spec"]["rules"] = [
-        {"matches": route["spec"]["rules"][0]["matches"] * 22} for _ in range(3)]
+        {"matches": route["spec"]["rules"][0]["matches"] * 22} for _ in range(3)
+    ]
     with pytest.raises(RouteLimitError, match="132 matches"):
         check_route_limits(too_many_matches)
 

@@ -29,13 +29,16 @@ def test_one_named_rule_per_sandbox_then_the_baseline(crds):
     assert "gateways" not in vs["spec"]
     rules = vs["spec"]["http"]
     assert [r["name"] for r in rules] == [f"sbx-{ALICE_KEY}", f"sbx-{BOB_KEY}", "baseline"]
-    assert rules[-1] == {"name": "baseline",
-                         "route": [{"destination": {"host": "orders.shop.svc.cluster.local"}}]}
+    assert rules[-1] == {
+        "name": "baseline",
+        "route": [{"destination": {"host": "orders.shop.svc.cluster.local"}}],
+    }
     assert "match" not in rules[-1]
     alice = rules[0]
     assert alice["match"][0] == {"headers": {"x-sidestage-route": {"exact": ALICE_KEY}}}
-    assert alice["route"] == [{"destination": {
-        "host": f"orders-sbx-{ALICE_KEY}.shop.svc.cluster.local"}}]
+    assert alice["route"] == [
+        {"destination": {"host": f"orders-sbx-{ALICE_KEY}.shop.svc.cluster.local"}}
+    ]
     assert vs["metadata"]["labels"] == {MANAGED_BY_LABEL: "sidestage", SERVICE_LABEL: "orders"}
 
 
@@ -50,15 +53,19 @@ def test_tenant_key_is_matched_as_well_as_the_sandbox_key(crds):
     vs = render([fork(key=ALICE_KEY, tenant_key=TENANT_KEY)])
     validate_manifest(vs)
     match = vs["spec"]["http"][0]["match"]
-    assert match[:2] == [{"headers": {"x-sidestage-route": {"exact": ALICE_KEY}}},
-                         {"headers": {"x-sidestage-route": {"exact": TENANT_KEY}}}]
+    assert match[:2] == [
+        {"headers": {"x-sidestage-route": {"exact": ALICE_KEY}}},
+        {"headers": {"x-sidestage-route": {"exact": TENANT_KEY}}},
+    ]
     regex = match[2]["headers"]["baggage"]["regex"]
     assert re2.fullmatch(regex, f"sidestage={TENANT_KEY}")
 
 
 def test_conflicting_tenant_key_is_reported_and_not_routed(crds):
-    forks = [fork(key=ALICE_KEY, sandbox="a", tenant_key=TENANT_KEY),
-             fork(key=BOB_KEY, sandbox="b", tenant_key=TENANT_KEY)]
+    forks = [
+        fork(key=ALICE_KEY, sandbox="a", tenant_key=TENANT_KEY),
+        fork(key=BOB_KEY, sandbox="b", tenant_key=TENANT_KEY),
+    ]
     result = render_service_routes(baseline(), forks)
     assert len(result.conflicts) == 1
     text = manifests_to_yaml(result.manifests)
@@ -90,27 +97,33 @@ def foreign(hosts, namespace="shop", gateways=None, labels=None):
     spec = {"hosts": hosts, "http": [{"route": [{"destination": {"host": hosts[0]}}]}]}
     if gateways:
         spec["gateways"] = gateways
-    return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-            "metadata": {"name": "theirs", "namespace": namespace, "labels": labels or {}},
-            "spec": spec}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "theirs", "namespace": namespace, "labels": labels or {}},
+        "spec": spec,
+    }
 
 
-@pytest.mark.parametrize("hosts", [["orders"], ["orders.shop.svc.cluster.local"],
-                                   ["orders.shop"], ["other", "orders.shop.svc"]])
+@pytest.mark.parametrize(
+    "hosts",
+    [["orders"], ["orders.shop.svc.cluster.local"], ["orders.shop"], ["other", "orders.shop.svc"]],
+)
 def test_refuses_a_host_routed_by_a_virtual_service_it_does_not_own(hosts):
     with pytest.raises(ForeignVirtualServiceError, match="shop/theirs already routes host"):
         render_service_routes(baseline(), [fork()], foreign=[foreign(hosts)])
 
 
 def test_ignores_its_own_gateway_only_and_unrelated_virtual_services():
-    live = [foreign(["orders"], labels={MANAGED_BY_LABEL: "sidestage"}),
-            foreign(["orders.shop.svc.cluster.local"], gateways=["istio-system/public"]),
-            foreign(["orders"], namespace="other-team"),
-            foreign(["payments"])]
+    live = [
+        foreign(["orders"], labels={MANAGED_BY_LABEL: "sidestage"}),
+        foreign(["orders.shop.svc.cluster.local"], gateways=["istio-system/public"]),
+        foreign(["orders"], namespace="other-team"),
+        foreign(["payments"]),
+    ]
     check_host_ownership(baseline(), live)
     assert render_service_routes(baseline(), [fork()], foreign=live).manifests
 
 
 def test_foreign_virtual_service_does_not_matter_without_forks():
-    assert render_service_routes(baseline(), [], foreign=[foreign(["orders"])]
-                                 ).manifests == ()
+    assert render_service_routes(baseline(), [], foreign=[foreign(["orders"])]).manifests == ()

@@ -27,10 +27,21 @@ def test_generated_keys_use_the_whole_alphabet():
     assert set(chars) == set(ALPHABET)
 
 
-@pytest.mark.parametrize("value", [
-    "", "abc", "A" * 20, "abcdefghijklmnop-rst", "abcdefghijklmnopqrs ", "x" * 41, None, 12,
-    "abcdefghijklmnopqrs\n", "ábcdefghijklmnopqrst",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "abc",
+        "A" * 20,
+        "abcdefghijklmnop-rst",
+        "abcdefghijklmnopqrs ",
+        "x" * 41,
+        None,
+        12,
+        "abcdefghijklmnopqrs\n",
+        "ábcdefghijklmnopqrst",
+    ],
+)
 def test_invalid_keys_are_rejected(value):
     assert not is_valid_routing_key(value)
 
@@ -55,8 +66,10 @@ def test_tenant_key_routes_to_the_tenants_only_fork():
 
 
 def test_two_forks_of_one_tenant_conflict_but_sandbox_keys_still_route():
-    forks = [fork(key=ALICE_KEY, sandbox="feature-a", tenant_key=TENANT_KEY),
-             fork(key=BOB_KEY, sandbox="feature-b", tenant_key=TENANT_KEY)]
+    forks = [
+        fork(key=ALICE_KEY, sandbox="feature-a", tenant_key=TENANT_KEY),
+        fork(key=BOB_KEY, sandbox="feature-b", tenant_key=TENANT_KEY),
+    ]
     plan = plan_routes("orders", forks)
     assert [r.keys for r in plan.routes] == [(ALICE_KEY,), (BOB_KEY,)]
     (conflict,) = plan.conflicts

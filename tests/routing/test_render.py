@@ -13,8 +13,22 @@ from tests.support.schemas import validate_manifest
 
 ROUTING = Path(__file__).resolve().parents[2] / "routing"
 # Modules that would mean I/O, processes, clocks or Django inside a pure renderer.
-FORBIDDEN = {"django", "os", "socket", "subprocess", "pathlib", "requests", "httpx",
-             "kubernetes", "time", "datetime", "random", "shutil", "io", "urllib.request"}
+FORBIDDEN = {
+    "django",
+    "os",
+    "socket",
+    "subprocess",
+    "pathlib",
+    "requests",
+    "httpx",
+    "kubernetes",
+    "time",
+    "datetime",
+    "random",
+    "shutil",
+    "io",
+    "urllib.request",
+}
 
 
 @pytest.mark.parametrize("mesh", list(MESHES))

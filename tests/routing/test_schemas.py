@@ -12,17 +12,24 @@ def fork_deployment() -> dict:
     name = fork_object_name("orders", KEY)
     pod_labels = {"app": "orders-fork", "sidestage.dev/sandbox": KEY}
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": "shop", "labels": managed_labels(sandbox_key=KEY)},
         "spec": {
             "replicas": 1,
             "selector": {"matchLabels": pod_labels},
             "template": {
                 "metadata": {"labels": pod_labels},
-                "spec": {"containers": [{
-                    "name": "orders", "image": "registry.example/orders:pr-12",
-                    "env": [{"name": "SIDESTAGE_ROUTING_KEY", "value": KEY}],
-                    "ports": [{"containerPort": 8080, "name": "http"}]}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "orders",
+                            "image": "registry.example/orders:pr-12",
+                            "env": [{"name": "SIDESTAGE_ROUTING_KEY", "value": KEY}],
+                            "ports": [{"containerPort": 8080, "name": "http"}],
+                        }
+                    ]
+                },
             },
         },
     }
@@ -30,11 +37,17 @@ def fork_deployment() -> dict:
 
 def fork_service() -> dict:
     return {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": fork_object_name("orders", KEY), "namespace": "shop",
-                     "labels": managed_labels(sandbox_key=KEY)},
-        "spec": {"selector": {"sidestage.dev/sandbox": KEY},
-                 "ports": [{"name": "http", "port": 8080, "targetPort": 8080}]},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": fork_object_name("orders", KEY),
+            "namespace": "shop",
+            "labels": managed_labels(sandbox_key=KEY),
+        },
+        "spec": {
+            "selector": {"sidestage.dev/sandbox": KEY},
+            "ports": [{"name": "http", "port": 8080, "targetPort": 8080}],
+        },
     }
 
 
@@ -55,30 +68,43 @@ def test_core_kinds_reject_wrong_types_and_unknown_fields():
 
 
 def test_destination_rule_schema_is_available(crds):
-    validate_manifest({
-        "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
-        "metadata": {"name": "orders", "namespace": "shop"},
-        "spec": {"host": "orders.shop.svc.cluster.local",
-                 "subsets": [{"name": "sbx", "labels": {"sidestage.dev/sandbox": KEY}}]},
-    })
+    validate_manifest(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "orders", "namespace": "shop"},
+            "spec": {
+                "host": "orders.shop.svc.cluster.local",
+                "subsets": [{"name": "sbx", "labels": {"sidestage.dev/sandbox": KEY}}],
+            },
+        }
+    )
 
 
 def test_crd_validation_rejects_unknown_fields_and_wrong_types(crds):
-    vs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-          "metadata": {"name": "x", "namespace": "shop"},
-          "spec": {"hosts": ["x"], "http": [{"route": [{"destination": {"host": "x"}}],
-                                             "matchh": []}]}}
+    vs = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "x", "namespace": "shop"},
+        "spec": {
+            "hosts": ["x"],
+            "http": [{"route": [{"destination": {"host": "x"}}], "matchh": []}],
+        },
+    }
     with pytest.raises(ManifestInvalid, match=r"http\.0.*matchh"):
         validate_manifest(vs)
-    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-             "metadata": {"name": "x", "namespace": "shop"},
-             "spec": {"rules": [{"matches": [{"headers": [
-                 {"name": "bad header", "value": "v"}]}]}]}}
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "x", "namespace": "shop"},
+        "spec": {"rules": [{"matches": [{"headers": [{"name": "bad header", "value": "v"}]}]}]},
+    }
     with pytest.raises(ManifestInvalid, match="does not match"):
         validate_manifest(route)
 
 
 def test_unknown_kind_is_an_error(crds):
     with pytest.raises(ManifestInvalid, match="no fetched CRD schema"):
-        validate_manifest({"apiVersion": "example.com/v1", "kind": "Widget",
-                           "metadata": {"name": "w"}})
+        validate_manifest(
+            {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+        )

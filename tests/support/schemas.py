@@ -37,8 +37,12 @@ class ManifestInvalid(AssertionError):
 def crd_dir() -> Path:
     """Run ``scripts/fetch-crds`` once per process and return its cache directory."""
     out = subprocess.run(
-        [str(REPO / "scripts" / "fetch-crds")], check=True, capture_output=True, text=True,
-        timeout=600, env=os.environ.copy(),
+        [str(REPO / "scripts" / "fetch-crds")],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ.copy(),
     )
     return Path(out.stdout.strip().splitlines()[-1])
 
@@ -69,9 +73,12 @@ def _strict(schema: Any) -> Any:
     """
     if isinstance(schema, dict):
         schema = {k: _strict(v) for k, v in schema.items()}
-        if (schema.get("type") == "object" and "properties" in schema
-                and "additionalProperties" not in schema
-                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        if (
+            schema.get("type") == "object"
+            and "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema["additionalProperties"] = False
         return schema
     if isinstance(schema, list):
@@ -130,6 +137,7 @@ def validate_manifest(obj: dict) -> None:
     _check_metadata(obj)
     errors = sorted(_validator(api_version, kind).iter_errors(obj), key=lambda e: list(e.path))
     if errors:
-        lines = [f"  at {'.'.join(str(p) for p in e.path) or '<root>'}: {e.message}"
-                 for e in errors[:10]]
+        lines = [
+            f"  at {'.'.join(str(p) for p in e.path) or '<root>'}: {e.message}" for e in errors[:10]
+        ]
         raise ManifestInvalid(f"{where} does not match its CRD schema:\n" + "\n".join(lines))
