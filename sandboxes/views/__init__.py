@@ -9,6 +9,7 @@ from sandboxes.views.detail import (
     sandbox_delete,
     sandbox_delete_confirm,
     sandbox_detail,
+    sandbox_expiry,
     sandbox_extend,
     sandbox_status,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "sandbox_delete_confirm",
     "sandbox_detail",
     "sandbox_env_row",
+    "sandbox_expiry",
     "sandbox_extend",
     "sandbox_status",
 ]

@@ -5,6 +5,7 @@
 //   on the card; without JavaScript the same button posts the form instead.
 // - Failed htmx requests (403, 404, 5xx, no network) show a visible message in
 //   #request-error instead of failing silently; the next good request hides it.
+// - [data-focus-on-swap] in swapped content takes the focus once it has settled.
 (function () {
   "use strict";
 
@@ -78,6 +79,15 @@
     box.textContent = text;
     box.hidden = false;
   }
+
+  // A swapped card that asks for it gets the focus back (the button that had it is
+  // gone), so keyboard and screen-reader users stay where they were.
+  document.addEventListener("htmx:afterSettle", function () {
+    const target = document.querySelector("[data-focus-on-swap]");
+    if (!target) return;
+    target.removeAttribute("data-focus-on-swap");
+    target.focus();
+  });
 
   document.addEventListener("htmx:responseError", function (event) {
     showRequestError(requestError(event.detail.xhr.status));
