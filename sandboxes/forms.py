@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from sandboxes.models import BaselineService, Profile, Tenant
+from sandboxes.models import BaselineService, Profile, Sandbox, Tenant
 from sandboxes.validation import ascii_int
 
 HOURS_RE = re.compile(r"^[0-9]{1,7}(?:\.[0-9]{1,6})?\Z", re.ASCII)
@@ -96,6 +96,35 @@ class SandboxDraft:
             tenant_id=tenant.pk if tenant else None,
             ttl_hours=_hours(ttl),
             forks=[ForkDraft(baseline=b) for b in catalog],
+        )
+
+    @classmethod
+    def from_sandbox(cls, sandbox: Sandbox, catalog: list[BaselineService]) -> SandboxDraft:
+        """The edit form: the sandbox's current spec over the team's catalog."""
+        forks = {f.baseline_id: f for f in sandbox.forks.all()}
+        drafts = []
+        for baseline in catalog:
+            fork = forks.get(baseline.pk)
+            if fork is None:
+                drafts.append(ForkDraft(baseline=baseline))
+                continue
+            rows = [EnvRow(name=e["name"], value=e.get("value", "")) for e in fork.env]
+            rows = rows or [EnvRow()]
+            drafts.append(
+                ForkDraft(
+                    baseline=baseline,
+                    chosen=True,
+                    image=fork.image,
+                    replicas=str(fork.replicas),
+                    env=rows,
+                )
+            )
+        return cls(
+            tenant_id=sandbox.tenant_id,
+            name=sandbox.name,
+            description=sandbox.description,
+            profile=sandbox.profile,
+            forks=drafts,
         )
 
     @classmethod

@@ -248,10 +248,12 @@ def sandbox_update(
     profile: Any = None,
     description: Any = None,
     labels: Any = None,
+    approval_note: Any = "",
     via_token: ApiToken | None = None,
 ) -> Sandbox:
     """Change the spec. Bumps `generation` only when something really changed, so that
-    a pipeline re-applying the same document is a no-op."""
+    a pipeline re-applying the same document is a no-op. A prod-like change asks for a
+    new approval (`approval_note` is for the lead)."""
     sandbox = _lock_sandbox(sandbox)
     team = sandbox.tenant.team
     _require_member(team, actor)
@@ -285,7 +287,8 @@ def sandbox_update(
     _write_forks(sandbox, fork_specs)
     _record_revision(sandbox, actor)
     if sandbox.needs_approval:
-        _request_approval(sandbox, actor, "")
+        note = approval_note.strip()[:REASON_MAX] if isinstance(approval_note, str) else ""
+        _request_approval(sandbox, actor, note)
     else:
         sandbox.approvals.filter(state=ApprovalState.PENDING).update(state=ApprovalState.SUPERSEDED)
     _audit(

@@ -7,6 +7,7 @@ urlpatterns = [
     path("sandboxes/new/", views.sandbox_create, name="sandbox_create"),
     path("sandboxes/new/env-row/", views.sandbox_env_row, name="sandbox_env_row"),
     path("sandboxes/<int:pk>/", views.sandbox_detail, name="sandbox_detail"),
+    path("sandboxes/<int:pk>/edit/", views.sandbox_edit, name="sandbox_edit"),
     path("sandboxes/<int:pk>/status/", views.sandbox_status, name="sandbox_status"),
     path("sandboxes/<int:pk>/expiry/", views.sandbox_expiry, name="sandbox_expiry"),
     path("sandboxes/<int:pk>/extend/", views.sandbox_extend, name="sandbox_extend"),

@@ -3,7 +3,7 @@ write through the services."""
 
 from sandboxes.views.approvals import approval_decide, approvals
 from sandboxes.views.catalog import catalog, policies
-from sandboxes.views.create import sandbox_create, sandbox_env_row
+from sandboxes.views.create import sandbox_create, sandbox_edit, sandbox_env_row
 from sandboxes.views.dashboard import dashboard
 from sandboxes.views.detail import (
     sandbox_delete,
@@ -24,6 +24,7 @@ __all__ = [
     "sandbox_delete",
     "sandbox_delete_confirm",
     "sandbox_detail",
+    "sandbox_edit",
     "sandbox_env_row",
     "sandbox_expiry",
     "sandbox_extend",

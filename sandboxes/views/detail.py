@@ -166,12 +166,22 @@ def _conditions(sandbox: Sandbox) -> list[c.Condition]:
     return sorted(present, key=lambda cond: order.get(cond.type, 99))
 
 
+def _approvers(approval: Any) -> list[Any]:
+    """The leads who may decide a pending request under the four-eyes rule: when there
+    are none (a team with one lead who asked), the page says so instead of waiting."""
+    team = approval.sandbox.tenant.team
+    leads = [m.user for m in team.memberships.filter(role=Role.LEAD).select_related("user")]
+    return [u for u in leads if services.four_eyes_objection(approval, u) is None]
+
+
 def _status_context(request: HttpRequest, sandbox: Sandbox) -> dict[str, Any]:
     approval = selectors.approval_current(sandbox) if sandbox.needs_approval else None
     awaiting = approval is not None and approval.state == ApprovalState.PENDING
     role = selectors.role_in_team(request.user, sandbox.tenant.team)
+    approvers = _approvers(approval) if awaiting else []
     return {
         "sandbox": sandbox,
+        "approvers": approvers,
         "conditions": _conditions(sandbox),
         "ready": sandbox.condition(c.READY),
         "fork_rows": _fork_rows(sandbox),
@@ -219,6 +229,11 @@ def _detail_context(request: HttpRequest, sandbox: Sandbox, **expiry: Any) -> di
         "more_snippets": [s for s in snippets if s.more],
         "events": list(
             selectors.audit_events_for_user(request.user).filter(sandbox=sandbox)[:AUDIT_LIMIT]
+        ),
+        "decisions": list(
+            sandbox.approvals.select_related("requested_by", "decided_by").order_by(
+                "-requested_at", "-id"
+            )[:AUDIT_LIMIT]
         ),
     }
 
