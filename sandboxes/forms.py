@@ -76,6 +76,19 @@ class ForkDraft:
         self.errors.setdefault(key, []).extend(messages)
 
 
+def _ttl_in_hours(message: str) -> str:
+    """The services count a TTL in seconds; the form's field is in hours."""
+    if match := re.search(r"at most ([0-9]+) seconds", message):
+        hours = int(match.group(1)) / 3600
+        shown = f"{hours:g}"
+        return f"Must be at most {shown} hours (the team's maximum)."
+    if "greater than 0 seconds" in message:
+        return "Must be more than 0 hours."
+    if "whole number of seconds" in message:
+        return "Enter a number of hours, e.g. 8 or 1.5."
+    return message
+
+
 @dataclass
 class SandboxDraft:
     """Everything the create form holds, posted or not yet."""
@@ -197,7 +210,7 @@ class SandboxDraft:
                     continue
                 self._apply_fork_error(fork, rest, messages)
             elif key == "ttl":
-                self.errors.setdefault("ttl", []).extend(messages)
+                self.errors.setdefault("ttl", []).extend(_ttl_in_hours(m) for m in messages)
             else:
                 self.errors.setdefault(key, []).extend(messages)
 
@@ -220,6 +233,34 @@ class SandboxDraft:
         out: list[str] = []
         for key in FORM_LEVEL_KEYS:
             out.extend(self.errors.get(key, []))
+        return out
+
+    @property
+    def error_links(self) -> list[tuple[str, str]]:
+        """(anchor, text) for the error summary: each problem links to its field."""
+        # The form-level keys (FORM_LEVEL_KEYS) are listed as they are, above these.
+        fields = {
+            "name": ("id_name", "Name"),
+            "description": ("id_description", "Description"),
+            "profile": ("id_profile_0", "Profile"),
+            "ttl": ("id_ttl_hours", "Time to live"),
+        }
+        out = []
+        for key, (anchor, label) in fields.items():
+            out.extend((anchor, f"{label}: {m}") for m in self.errors.get(key, []))
+        for fork in self.forks:
+            for key, messages in fork.errors.items():
+                anchor = {"image": f"{fork.name}-image", "replicas": f"{fork.name}-replicas"}.get(
+                    key, f"svc-{fork.name}"
+                )
+                label = {"image": "image", "replicas": "replicas", "env": "environment"}.get(
+                    key, "service"
+                )
+                out.extend((anchor, f"{fork.name} {label}: {m}") for m in messages)
+            for row in fork.env:
+                out.extend(
+                    (f"env-{fork.name}", f"{fork.name} environment: {m}") for m in row.errors
+                )
         return out
 
     @property
