@@ -474,6 +474,16 @@ class Sandbox(models.Model):
         return condition_status(self.conditions, "Ready")
 
     @property
+    def is_rendered(self) -> bool:
+        """Render-only mode wrote this generation's manifests (no cluster to apply to)."""
+        ready = self.condition("Ready")
+        return (
+            ready is not None
+            and ready.reason == "Rendered"
+            and self.observed_generation >= self.generation
+        )
+
+    @property
     def in_progress(self) -> bool:
         """True while the reconciler still has work to do (the UI keeps polling)."""
         if self.deleted_at:

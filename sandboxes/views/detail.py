@@ -24,6 +24,7 @@ from sandboxes.errors import Conflict, NotAllowed, ValidationFailed
 from sandboxes.forms import ExtendForm
 from sandboxes.models import ApprovalState, Role, Sandbox
 from sandboxes.owned_objects import applied_yaml
+from sandboxes.reconcile import manifest_dir
 from sandboxes.views._common import (
     CONFLICT,
     UNPROCESSABLE,
@@ -166,6 +167,17 @@ def _conditions(sandbox: Sandbox) -> list[c.Condition]:
     return sorted(present, key=lambda cond: order.get(cond.type, 99))
 
 
+def _rendered(sandbox: Sandbox) -> dict[str, Any] | None:
+    """Render-only mode's output: where the manifests are and which objects they hold."""
+    if not sandbox.is_rendered:
+        return None
+    objects = [
+        (m.get("kind", ""), (m.get("metadata") or {}).get("name", ""))
+        for m in sandbox.applied_manifests or []
+    ]
+    return {"path": manifest_dir(sandbox) / "manifests.yaml", "objects": objects}
+
+
 def _approvers(approval: Any) -> list[Any]:
     """The leads who may decide a pending request under the four-eyes rule: when there
     are none (a team with one lead who asked), the page says so instead of waiting."""
@@ -181,6 +193,7 @@ def _status_context(request: HttpRequest, sandbox: Sandbox) -> dict[str, Any]:
     approvers = _approvers(approval) if awaiting else []
     return {
         "sandbox": sandbox,
+        "rendered": _rendered(sandbox),
         "approvers": approvers,
         "conditions": _conditions(sandbox),
         "ready": sandbox.condition(c.READY),
