@@ -20,5 +20,10 @@ urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:pk>/decide/", views.approval_decide, name="approval_decide"),
     path("catalog/", views.catalog, name="catalog"),
+    path("access/", views.access_home, name="access_home"),
+    path("teams/<slug:slug>/access/", views.team_access, name="team_access"),
+    path("teams/<slug:slug>/tenants/new/", views.tenant_create, name="tenant_create"),
+    path("teams/<slug:slug>/tokens/new/", views.token_issue, name="token_issue"),
+    path("teams/<slug:slug>/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("policies/", views.policies, name="policies"),
 ]

@@ -1,6 +1,13 @@
 """Browser views. Plain functions; every lookup goes through the selectors and every
 write through the services."""
 
+from sandboxes.views.access import (
+    access_home,
+    team_access,
+    tenant_create,
+    token_issue,
+    token_revoke,
+)
 from sandboxes.views.approvals import approval_decide, approvals
 from sandboxes.views.catalog import catalog, policies
 from sandboxes.views.create import sandbox_create, sandbox_edit, sandbox_env_row
@@ -15,6 +22,7 @@ from sandboxes.views.detail import (
 )
 
 __all__ = [
+    "access_home",
     "approval_decide",
     "approvals",
     "catalog",
@@ -29,4 +37,8 @@ __all__ = [
     "sandbox_expiry",
     "sandbox_extend",
     "sandbox_status",
+    "team_access",
+    "tenant_create",
+    "token_issue",
+    "token_revoke",
 ]
