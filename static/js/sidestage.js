@@ -6,6 +6,8 @@
 // - Failed htmx requests (403, 404, 5xx, no network) show a visible message in
 //   #request-error instead of failing silently; the next good request hides it.
 // - [data-focus-on-swap] in swapped content takes the focus once it has settled.
+// - .countdown[data-expires] counts down every 30 s without a reload (same format as
+//   the server's short_duration filter).
 (function () {
   "use strict";
 
@@ -88,6 +90,25 @@
     target.removeAttribute("data-focus-on-swap");
     target.focus();
   });
+
+  function shortDuration(seconds) {
+    if (seconds <= 0) return "expired";
+    const days = Math.floor(seconds / 86400);
+    const hours = Math.floor((seconds % 86400) / 3600);
+    const minutes = Math.floor((seconds % 3600) / 60);
+    if (days) return days + "d " + hours + "h";
+    if (hours) return hours + "h " + minutes + "m";
+    return seconds >= 60 ? Math.max(minutes, 1) + "m" : "<1m";
+  }
+
+  function tickCountdowns() {
+    const now = Date.now();
+    document.querySelectorAll(".countdown[data-expires]").forEach(function (el) {
+      const expires = Date.parse(el.dataset.expires);
+      if (!isNaN(expires)) el.textContent = shortDuration(Math.floor((expires - now) / 1000));
+    });
+  }
+  setInterval(tickCountdowns, 30000);
 
   document.addEventListener("htmx:responseError", function (event) {
     showRequestError(requestError(event.detail.xhr.status));
