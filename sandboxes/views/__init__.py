@@ -8,6 +8,7 @@ from sandboxes.views.access import (
     token_issue,
     token_revoke,
 )
+from sandboxes.views.activity import activity_home, team_activity
 from sandboxes.views.approvals import approval_decide, approvals
 from sandboxes.views.catalog import catalog, policies
 from sandboxes.views.create import sandbox_create, sandbox_edit, sandbox_env_row
@@ -23,6 +24,7 @@ from sandboxes.views.detail import (
 
 __all__ = [
     "access_home",
+    "activity_home",
     "approval_decide",
     "approvals",
     "catalog",
@@ -38,6 +40,7 @@ __all__ = [
     "sandbox_extend",
     "sandbox_status",
     "team_access",
+    "team_activity",
     "tenant_create",
     "token_issue",
     "token_revoke",
