@@ -4,36 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("sandboxes", "0004_spec_revisions"),
+        ('sandboxes', '0004_spec_revisions'),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="baselineservice",
-            name="baseline_mesh_valid",
+            model_name='baselineservice',
+            name='baseline_mesh_valid',
         ),
         migrations.AlterField(
-            model_name="baselineservice",
-            name="mesh",
-            field=models.CharField(
-                choices=[
-                    ("gateway-api", "Gateway API (GAMMA, Linkerd 2)"),
-                    ("istio", "Istio"),
-                    ("linkerd1", "Linkerd 1 (dtab)"),
-                    ("linkerd-policy", "Linkerd 2 (policy.linkerd.io HTTPRoute)"),
-                ],
-                default="istio",
-                max_length=16,
-            ),
+            model_name='baselineservice',
+            name='mesh',
+            field=models.CharField(choices=[('gateway-api', 'Gateway API (GAMMA, Linkerd 2)'), ('istio', 'Istio'), ('linkerd1', 'Linkerd 1 (dtab)'), ('linkerd-policy', 'Linkerd 2 (policy.linkerd.io HTTPRoute)')], default='istio', max_length=16),
         ),
         migrations.AddConstraint(
-            model_name="baselineservice",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("mesh__in", ["gateway-api", "istio", "linkerd1", "linkerd-policy"])
-                ),
-                name="baseline_mesh_valid",
-            ),
+            model_name='baselineservice',
+            constraint=models.CheckConstraint(condition=models.Q(('mesh__in', ['gateway-api', 'istio', 'linkerd1', 'linkerd-policy'])), name='baseline_mesh_valid'),
         ),
     ]
