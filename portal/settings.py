@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # An htmx request after the session ended: HX-Redirect to the login page.
+    "portal.htmx_session.HtmxLoginRedirectMiddleware",
     # Last, so it sees a view's exception first: JSON 500s under /api/.
     "portal.errors.ApiErrorMiddleware",
     # django-axes wants to be last: it turns a lockout raised by its backend into the

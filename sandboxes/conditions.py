@@ -17,6 +17,10 @@ WORKLOADS_READY = "WorkloadsReady"
 ROUTES_PROGRAMMED = "RoutesProgrammed"
 READY = "Ready"
 DELETED = "Deleted"
+
+# Render-only mode (no cluster): the manifests were written, which is the product of
+# that mode. Ready stays False (nothing runs), but `wait` counts it as done.
+RENDERED = "Rendered"
 CONDITION_ORDER = [APPROVED, POLICY_SATISFIED, WORKLOADS_READY, ROUTES_PROGRAMMED, READY, DELETED]
 
 # Reasons the reconciler writes on a False condition that no retry will change: a

@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from sandboxes.models import BaselineService, Profile, Tenant
+from sandboxes.models import BaselineService, Profile, Sandbox, Tenant
 from sandboxes.validation import ascii_int
 
 HOURS_RE = re.compile(r"^[0-9]{1,7}(?:\.[0-9]{1,6})?\Z", re.ASCII)
@@ -76,6 +76,19 @@ class ForkDraft:
         self.errors.setdefault(key, []).extend(messages)
 
 
+def _ttl_in_hours(message: str) -> str:
+    """The services count a TTL in seconds; the form's field is in hours."""
+    if match := re.search(r"at most ([0-9]+) seconds", message):
+        hours = int(match.group(1)) / 3600
+        shown = f"{hours:g}"
+        return f"Must be at most {shown} hours (the team's maximum)."
+    if "greater than 0 seconds" in message:
+        return "Must be more than 0 hours."
+    if "whole number of seconds" in message:
+        return "Enter a number of hours, e.g. 8 or 1.5."
+    return message
+
+
 @dataclass
 class SandboxDraft:
     """Everything the create form holds, posted or not yet."""
@@ -96,6 +109,35 @@ class SandboxDraft:
             tenant_id=tenant.pk if tenant else None,
             ttl_hours=_hours(ttl),
             forks=[ForkDraft(baseline=b) for b in catalog],
+        )
+
+    @classmethod
+    def from_sandbox(cls, sandbox: Sandbox, catalog: list[BaselineService]) -> SandboxDraft:
+        """The edit form: the sandbox's current spec over the team's catalog."""
+        forks = {f.baseline_id: f for f in sandbox.forks.all()}
+        drafts = []
+        for baseline in catalog:
+            fork = forks.get(baseline.pk)
+            if fork is None:
+                drafts.append(ForkDraft(baseline=baseline))
+                continue
+            rows = [EnvRow(name=e["name"], value=e.get("value", "")) for e in fork.env]
+            rows = rows or [EnvRow()]
+            drafts.append(
+                ForkDraft(
+                    baseline=baseline,
+                    chosen=True,
+                    image=fork.image,
+                    replicas=str(fork.replicas),
+                    env=rows,
+                )
+            )
+        return cls(
+            tenant_id=sandbox.tenant_id,
+            name=sandbox.name,
+            description=sandbox.description,
+            profile=sandbox.profile,
+            forks=drafts,
         )
 
     @classmethod
@@ -168,7 +210,7 @@ class SandboxDraft:
                     continue
                 self._apply_fork_error(fork, rest, messages)
             elif key == "ttl":
-                self.errors.setdefault("ttl", []).extend(messages)
+                self.errors.setdefault("ttl", []).extend(_ttl_in_hours(m) for m in messages)
             else:
                 self.errors.setdefault(key, []).extend(messages)
 
@@ -191,6 +233,34 @@ class SandboxDraft:
         out: list[str] = []
         for key in FORM_LEVEL_KEYS:
             out.extend(self.errors.get(key, []))
+        return out
+
+    @property
+    def error_links(self) -> list[tuple[str, str]]:
+        """(anchor, text) for the error summary: each problem links to its field."""
+        # The form-level keys (FORM_LEVEL_KEYS) are listed as they are, above these.
+        fields = {
+            "name": ("id_name", "Name"),
+            "description": ("id_description", "Description"),
+            "profile": ("id_profile_0", "Profile"),
+            "ttl": ("id_ttl_hours", "Time to live"),
+        }
+        out = []
+        for key, (anchor, label) in fields.items():
+            out.extend((anchor, f"{label}: {m}") for m in self.errors.get(key, []))
+        for fork in self.forks:
+            for key, messages in fork.errors.items():
+                anchor = {"image": f"{fork.name}-image", "replicas": f"{fork.name}-replicas"}.get(
+                    key, f"svc-{fork.name}"
+                )
+                label = {"image": "image", "replicas": "replicas", "env": "environment"}.get(
+                    key, "service"
+                )
+                out.extend((anchor, f"{fork.name} {label}: {m}") for m in messages)
+            for row in fork.env:
+                out.extend(
+                    (f"env-{fork.name}", f"{fork.name} environment: {m}") for m in row.errors
+                )
         return out
 
     @property

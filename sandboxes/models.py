@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from routing.keys import generate_routing_key
 from routing.linkerd import dtab_entry, is_dtab_path, linkerd1_host
 from routing.meshes import MESHES
 from sandboxes.conditions import Condition, condition_status
@@ -164,7 +165,11 @@ class Tenant(models.Model):
     owner = models.ForeignKey(
         USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_tenants"
     )
-    tenant_key = models.CharField(max_length=64, unique=True, editable=False)
+    # A generated default: a row written outside the services (a fixture, the shell)
+    # still gets a valid key, never '' (which fails routing and collides on the second).
+    tenant_key = models.CharField(
+        max_length=64, unique=True, editable=False, default=generate_routing_key
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -518,6 +523,16 @@ class Sandbox(models.Model):
     @property
     def ready_status(self) -> str:
         return condition_status(self.conditions, "Ready")
+
+    @property
+    def is_rendered(self) -> bool:
+        """Render-only mode wrote this generation's manifests (no cluster to apply to)."""
+        ready = self.condition("Ready")
+        return (
+            ready is not None
+            and ready.reason == "Rendered"
+            and self.observed_generation >= self.generation
+        )
 
     @property
     def in_progress(self) -> bool:

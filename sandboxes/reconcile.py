@@ -627,9 +627,12 @@ class SandboxReconciler:
             if allowed
             else "No cluster is configured, and nothing may be deployed."
         )
-        self.set(c.WORKLOADS_READY, "False", "NoCluster", message)
-        self.set(c.ROUTES_PROGRAMMED, "False", "NoCluster", message)
-        self._not_ready("NoCluster", message)
+        # Rendered manifests are render-only mode's product, not a failure: a reason of
+        # its own, which `wait` treats as done (sandboxes.api.wait.judge).
+        reason = c.RENDERED if allowed else "NoCluster"
+        self.set(c.WORKLOADS_READY, "False", reason, message)
+        self.set(c.ROUTES_PROGRAMMED, "False", reason, message)
+        self._not_ready(reason, message)
         return Outcome("render-only")
 
     # --- persistence ----------------------------------------------------------------------------

@@ -12,16 +12,20 @@ service's forks, not with all sandboxes.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 
 from routing import model as rmodel
+from routing.keys import is_valid_routing_key
 from routing.names import fork_object_name
 from routing.render import RenderedRoutes, render_service_routes
 from sandboxes.conditions import POLICY_SATISFIED, condition_status
 from sandboxes.models import Approval, ApprovalState, BaselineService, Fork, Profile, Sandbox
+
+logger = logging.getLogger(__name__)
 
 ROUTING_FIELDS = (
     "sandbox_id",
@@ -99,17 +103,40 @@ def routable_forks(
     )
     prod_like = [f.sandbox_id for f in forks if f.sandbox.profile == Profile.PROD_LIKE]
     approvals = approved_generations(prod_like, now) if prod_like else {}
-    return [
-        rmodel.Fork(
+    out: list[rmodel.Fork] = []
+    for f in forks:
+        if not is_routable(f.sandbox, approvals, now):
+            continue
+        if require_deployed and not (f.status or {}).get("deployment"):
+            continue
+        fork = routing_fork(baseline, f)
+        if fork is not None:
+            out.append(fork)
+    return out
+
+
+def routing_fork(baseline: BaselineService, f: Fork) -> rmodel.Fork | None:
+    """One fork's routing input. A row the renderer refuses (a tenant key written
+    outside the services, a bad routing key) loses only its own route, never the
+    service's: every other sandbox forking the service keeps being routed."""
+    tenant_key = f.sandbox.tenant.tenant_key
+    if not is_valid_routing_key(tenant_key):
+        logger.warning(
+            "tenant %s has an invalid tenant key: routing %s by its sandbox key only",
+            f.sandbox.tenant.name,
+            f.sandbox.name,
+        )
+        tenant_key = None
+    try:
+        return rmodel.Fork(
             sandbox=f"{f.sandbox.tenant.name}/{f.sandbox.name}",
             routing_key=f.sandbox.routing_key,
             fork_service=fork_object_name(baseline.name, f.sandbox.routing_key),
-            tenant_key=f.sandbox.tenant.tenant_key,
+            tenant_key=tenant_key,
         )
-        for f in forks
-        if is_routable(f.sandbox, approvals, now)
-        and (not require_deployed or (f.status or {}).get("deployment"))
-    ]
+    except ValueError as exc:
+        logger.warning("sandbox %s is left out of %s's routes: %s", f.sandbox, baseline, exc)
+        return None
 
 
 def render_routes_for(

@@ -39,6 +39,8 @@ from sandboxes.models import (
     Approval,
     ApprovalState,
     AuditEvent,
+    BaselineService,
+    DataIsolationPolicy,
     Fork,
     IdempotencyKey,
     Membership,
@@ -246,10 +248,12 @@ def sandbox_update(
     profile: Any = None,
     description: Any = None,
     labels: Any = None,
+    approval_note: Any = "",
     via_token: ApiToken | None = None,
 ) -> Sandbox:
     """Change the spec. Bumps `generation` only when something really changed, so that
-    a pipeline re-applying the same document is a no-op."""
+    a pipeline re-applying the same document is a no-op. A prod-like change asks for a
+    new approval (`approval_note` is for the lead)."""
     sandbox = _lock_sandbox(sandbox)
     team = sandbox.tenant.team
     _require_member(team, actor)
@@ -289,7 +293,8 @@ def sandbox_update(
     _write_forks(sandbox, fork_specs)
     _record_revision(sandbox, actor)
     if sandbox.needs_approval:
-        _request_approval(sandbox, actor, "")
+        note = approval_note.strip()[:REASON_MAX] if isinstance(approval_note, str) else ""
+        _request_approval(sandbox, actor, note)
     else:
         sandbox.approvals.filter(state=ApprovalState.PENDING).update(state=ApprovalState.SUPERSEDED)
     _audit(
@@ -672,3 +677,81 @@ def idempotency_keys_purge(*, now: Any = None) -> int:
     cutoff = (now or timezone.now()) - IDEMPOTENCY_TTL
     deleted, _ = IdempotencyKey.objects.filter(created_at__lte=cutoff).delete()
     return deleted
+
+
+# --- Operator writes (the Django admin) ----------------------------------------------------
+def _teams_affected_by(obj: Any) -> list[Team]:
+    if isinstance(obj, Team):
+        return [obj] if obj.pk else []
+    if isinstance(obj, DataIsolationPolicy):
+        return list(Team.objects.filter(policy=obj)) if obj.pk else []
+    if isinstance(obj, BaselineService):
+        # The catalog is shared: every team sees the change in its activity.
+        return list(Team.objects.all())
+    raise TypeError(f"{type(obj).__name__} is not written through operator_save")
+
+
+def _sandboxes_affected_by(obj: Any) -> list[int]:
+    present = Sandbox.objects.present()
+    if isinstance(obj, Team):
+        rows = present.filter(tenant__team=obj)
+    elif isinstance(obj, DataIsolationPolicy):
+        rows = present.filter(tenant__team__policy=obj)
+    else:
+        rows = present.filter(forks__baseline=obj)
+    return list(rows.values_list("pk", flat=True).distinct())
+
+
+@transaction.atomic
+def operator_save(
+    *,
+    actor: User,
+    obj: Team | DataIsolationPolicy | BaselineService,
+    changed: list[str],
+    save_related: Any = None,
+) -> None:
+    """An operator's change to a team (with its memberships), a data-isolation policy
+    (with its rules) or a catalog entry (with its data resources), from the Django admin.
+
+    It writes, records an audit event for every team it touches and reconciles every
+    sandbox the change may affect (a quota, a policy or a catalog entry changes what
+    the reconciler renders). `save_related` saves the admin's inline rows in the same
+    transaction."""
+    created = obj.pk is None
+    before = set(_sandboxes_affected_by(obj)) if not created else set()
+    obj.full_clean()
+    obj.save()
+    if save_related is not None:
+        save_related()
+    kind = {Team: "team", DataIsolationPolicy: "policy", BaselineService: "catalog"}[type(obj)]
+    verb = f"{kind}.{'create' if created else 'change'}"
+    for team in _teams_affected_by(obj):
+        _audit(team=team, actor=actor, verb=verb, target=str(obj), data={"fields": changed})
+    for sandbox_id in sorted(before | set(_sandboxes_affected_by(obj))):
+        _enqueue_reconcile(sandbox_id)
+
+
+def operator_delete_objection(obj: Team | DataIsolationPolicy | BaselineService) -> str | None:
+    """Why `obj` cannot be deleted yet, or None. A catalog entry with forks, a policy in
+    use or a team with sandboxes must wait: their sandboxes go first, through the
+    sandbox services, so that their cluster objects are cleaned up."""
+    if isinstance(obj, BaselineService) and obj.forks.exists():
+        return f"Sandboxes still fork {obj}: delete them first."
+    if isinstance(obj, Team) and Sandbox.objects.present().filter(tenant__team=obj).exists():
+        return f"Team {obj.slug} still has sandboxes: delete them first."
+    if isinstance(obj, DataIsolationPolicy) and obj.teams.exists():
+        return f"Policy {obj} is in use by a team."
+    return None
+
+
+@transaction.atomic
+def operator_delete(*, actor: User, obj: Team | DataIsolationPolicy | BaselineService) -> None:
+    objection = operator_delete_objection(obj)
+    if objection:
+        raise Conflict(objection)
+    kind = {Team: "team", DataIsolationPolicy: "policy", BaselineService: "catalog"}[type(obj)]
+    teams = [] if isinstance(obj, Team) else _teams_affected_by(obj)
+    target = str(obj)
+    obj.delete()
+    for team in teams:
+        _audit(team=team, actor=actor, verb=f"{kind}.delete", target=target)

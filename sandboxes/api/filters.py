@@ -85,32 +85,7 @@ class SandboxFilter(BaseFilterBackend):
             if not DNS1123_LABEL_RE.match(key) or len(label_value) > _LABEL_VALUE_MAX:
                 errors.add("label", f"{value!r}: expected key or key=value.")
                 continue
-            if sep and _has_json_contains(queryset.db):
-                # `@>`: PostgreSQL can answer it from an index.
-                queryset = queryset.filter(labels__contains={key: label_value})
-            elif sep:
-                # SQLite has no JSON containment; labels are flat strings, so comparing
-                # the key's text is the same test. The path is quoted: a key like "42"
-                # is a member name, not an array index (the ORM's key lookup would
-                # take it for one).
-                queryset = queryset.filter(
-                    RawSQL(
-                        "json_type(sandboxes_sandbox.labels, %s) = 'text' "
-                        "AND json_extract(sandboxes_sandbox.labels, %s) = %s",
-                        (f'$."{key}"', f'$."{key}"', label_value),
-                        output_field=BooleanField(),
-                    )
-                )
-            elif _has_json_contains(queryset.db):
-                queryset = queryset.filter(labels__has_key=key)
-            else:
-                queryset = queryset.filter(
-                    RawSQL(
-                        "json_type(sandboxes_sandbox.labels, %s) IS NOT NULL",
-                        (f'$."{key}"',),
-                        output_field=BooleanField(),
-                    )
-                )
+            queryset = filter_by_label(queryset, key, label_value if sep else None)
         deleted = request.query_params.get("deleted", "false")
         if deleted not in ("true", "false"):
             errors.add("deleted", "Must be true or false.")
@@ -140,6 +115,35 @@ class SandboxFilter(BaseFilterBackend):
         ]
 
 
+def filter_by_label(queryset: QuerySet, key: str, value: str | None) -> QuerySet:
+    """Sandboxes with the label `key` (any value when `value` is None). Shared by the
+    API's `?label=` and the dashboard's label filter."""
+    if value is not None and _has_json_contains(queryset.db):
+        # `@>`: PostgreSQL can answer it from an index.
+        return queryset.filter(labels__contains={key: value})
+    if value is not None:
+        # SQLite has no JSON containment; labels are flat strings, so comparing the
+        # key's text is the same test. The path is quoted: a key like "42" is a member
+        # name, not an array index (the ORM's key lookup would take it for one).
+        return queryset.filter(
+            RawSQL(
+                "json_type(sandboxes_sandbox.labels, %s) = 'text' "
+                "AND json_extract(sandboxes_sandbox.labels, %s) = %s",
+                (f'$."{key}"', f'$."{key}"', value),
+                output_field=BooleanField(),
+            )
+        )
+    if _has_json_contains(queryset.db):
+        return queryset.filter(labels__has_key=key)
+    return queryset.filter(
+        RawSQL(
+            "json_type(sandboxes_sandbox.labels, %s) IS NOT NULL",
+            (f'$."{key}"',),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def _has_json_contains(alias: str) -> bool:
     return connections[alias].features.supports_json_field_contains
 
@@ -157,6 +161,11 @@ def _has_condition(type_: str, status: str, alias: str) -> Q:
             output_field=BooleanField(),
         )
     )
+
+
+def condition_q(type_: str, status: str, alias: str) -> Q:
+    """Sandboxes whose condition `type_` has `status` (absent counts as Unknown)."""
+    return _condition_q(type_, status, alias)
 
 
 def _condition_q(type_: str, status: str, alias: str) -> Q:

@@ -203,7 +203,10 @@ class SandboxOut(serializers.Serializer):
 
 
 class WaitOut(serializers.Serializer):
-    result = serializers.ChoiceField(choices=["ready", "failed", "timeout"])
+    result = serializers.ChoiceField(
+        choices=["ready", "rendered", "failed", "timeout"],
+        help_text="rendered: render-only mode wrote the manifests (no cluster); done.",
+    )
     reason = serializers.CharField()
     message = serializers.CharField()
     waited = serializers.FloatField(help_text="Seconds this request waited.")

@@ -271,7 +271,9 @@ class SandboxViewSet(BodyLimitMixin, viewsets.GenericViewSet):
         summary="Wait until the sandbox is Ready, has failed, or the timeout passes",
         description=(
             f"A long-poll of at most {MAX_WAIT_SECONDS} seconds per request; loop for "
-            "longer waits. Always 200: read `result` (ready, failed, timeout). Failed "
+            "longer waits. Always 200: read `result` (ready, rendered, failed, timeout). "
+            "Rendered: render-only mode wrote the manifests (no cluster), done. A prod-like "
+            "sandbox awaiting approval keeps waiting (timeout reason AwaitingApproval). Failed "
             "means a condition of the current generation carries a terminal reason, or "
             "the sandbox is being deleted."
         ),

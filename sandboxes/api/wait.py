@@ -5,6 +5,11 @@ as it is now. A status counts only once the reconciler has observed the current
 generation, so a stale `Ready=True` from before an update never ends a wait.
 
 Ready:   `Ready=True` and `observedGeneration == generation`.
+Rendered: render-only mode wrote the manifests (`Ready=False`, reason `Rendered`):
+         done, as far as a cluster-less portal goes.
+Waiting: a prod-like sandbox whose current generation awaits a lead's approval is
+         still on its way (reason `AwaitingApproval` on timeout), never "failed";
+         a rejected one has failed (reason `ApprovalRejected`).
 Failed:  a condition of the current generation with `status=False` and a reason in
          `sandboxes.conditions.TERMINAL_REASONS` (the reconciler's reasons that need a
          person to act), or the sandbox is being deleted.
@@ -20,14 +25,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sandboxes import selectors
-from sandboxes.conditions import READY, TERMINAL_REASONS
-from sandboxes.models import ApiToken, Sandbox
+from sandboxes.conditions import READY, RENDERED, TERMINAL_REASONS
+from sandboxes.models import ApiToken, ApprovalState, Sandbox
 
 MAX_WAIT_SECONDS = 60
 DEFAULT_WAIT_SECONDS = 30
 POLL_SECONDS = 0.5
 
-WaitResult = Literal["ready", "failed", "timeout"]
+WaitResult = Literal["ready", "rendered", "failed", "timeout"]
+AWAITING_APPROVAL = "AwaitingApproval"
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,13 @@ def judge(sandbox: Sandbox) -> tuple[WaitResult, str, str] | None:
     """The end state of a wait, or None if the sandbox is still on its way."""
     if sandbox.is_deleting or sandbox.deleted_at:
         return "failed", "Deleted", "The sandbox is being deleted."
+    if sandbox.needs_approval:
+        approval = selectors.approval_current(sandbox)
+        if approval is not None and approval.state == ApprovalState.PENDING:
+            return None
+        if approval is not None and approval.state == ApprovalState.REJECTED:
+            who = approval.decided_by.get_username() if approval.decided_by else "a lead"
+            return "failed", "ApprovalRejected", f"Rejected by {who}: {approval.reason}"
     if sandbox.observed_generation < sandbox.generation:
         return None
     for cond in sandbox.conditions or []:
@@ -51,6 +64,8 @@ def judge(sandbox: Sandbox) -> tuple[WaitResult, str, str] | None:
             continue
         if cond.get("type") == READY and cond.get("status") == "True":
             return "ready", str(cond.get("reason", "")), str(cond.get("message", ""))
+        if cond.get("type") == READY and cond.get("reason") == RENDERED:
+            return "rendered", RENDERED, str(cond.get("message", ""))
     for cond in sandbox.conditions or []:
         current = int(cond.get("observedGeneration") or sandbox.observed_generation)
         if (
@@ -60,6 +75,13 @@ def judge(sandbox: Sandbox) -> tuple[WaitResult, str, str] | None:
         ):
             return "failed", str(cond["reason"]), str(cond.get("message", ""))
     return None
+
+
+def _awaiting_approval(sandbox: Sandbox) -> bool:
+    if not sandbox.needs_approval:
+        return False
+    approval = selectors.approval_current(sandbox)
+    return approval is not None and approval.state == ApprovalState.PENDING
 
 
 def clamp_timeout(value: int | None) -> int:
@@ -92,13 +114,11 @@ def wait_for_sandbox(
             return WaitOutcome(result, reason, message, sandbox, round(now - start, 3))
         if now >= deadline:
             ready = sandbox.condition(READY)
-            return WaitOutcome(
-                "timeout",
-                ready.reason if ready else "",
-                ready.message if ready else "Not Ready yet.",
-                sandbox,
-                round(now - start, 3),
-            )
+            reason = ready.reason if ready else ""
+            message = ready.message if ready else "Not Ready yet."
+            if _awaiting_approval(sandbox):
+                reason, message = AWAITING_APPROVAL, "Waiting for a lead's approval."
+            return WaitOutcome("timeout", reason, message, sandbox, round(now - start, 3))
         # The request's own connection is reused between polls (autocommit, so each
         # poll sees what the reconciler committed); Django closes it when the request
         # finishes, as for any request.

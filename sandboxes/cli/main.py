@@ -1,8 +1,10 @@
 """`sidestage`: create, wait for, inspect and delete sandboxes from CI.
 
 Reads SIDESTAGE_URL and SIDESTAGE_TOKEN from the environment. Exit codes:
-0 success, 1 the request was refused or the sandbox failed, 2 usage or configuration
-error, 3 timed out waiting, 4 the API could not be reached or answered 5xx.
+0 success (for `wait`: Ready, or Rendered in a portal without a cluster), 1 the request
+was refused or the sandbox failed (or was rejected), 2 usage or configuration error,
+3 timed out waiting (also while a prod-like sandbox awaits approval), 4 the API could
+not be reached or answered 5xx.
 """
 
 from __future__ import annotations
@@ -169,7 +171,12 @@ def wait_until_done(
         outcome = call(api.wait_once, name, max(0, min(remaining, WAIT_CHUNK_SECONDS)), tenant)
         sandbox = outcome["sandbox"]
         elapsed = int(time.monotonic() - start)
-        line = f"waiting for {name}: {ready_text(sandbox)} ({elapsed}s/{timeout}s)"
+        state = (
+            "awaiting a lead's approval"
+            if outcome["reason"] == "AwaitingApproval"
+            else ready_text(sandbox)
+        )
+        line = f"waiting for {name}: {state} ({elapsed}s/{timeout}s)"
         typer.echo(f"\r{line}\033[K" if tty else line, err=True, nl=not tty)
         if outcome["result"] != "timeout" or remaining <= 0:
             break
@@ -177,9 +184,18 @@ def wait_until_done(
         typer.echo("", err=True)
     if outcome["result"] == "ready":
         return sandbox
+    if outcome["result"] == "rendered":
+        # No cluster: the manifests are the product. Done, and said so.
+        typer.echo(f"{name}: rendered, not deployed: {outcome['message']}", err=True)
+        return sandbox
     emit(sandbox, output, sandbox_table)
     if outcome["result"] == "failed":
         fail(f"error: {name} failed: {outcome['reason']}: {outcome['message']}", Exit.FAILED)
+    if outcome["reason"] == "AwaitingApproval":
+        fail(
+            f"error: timed out after {timeout}s: {name} is still awaiting a lead's approval.",
+            Exit.TIMEOUT,
+        )
     fail(
         f"error: timed out after {timeout}s waiting for {name} to be Ready "
         f"({ready_text(sandbox)}).",
@@ -231,9 +247,26 @@ def get(name: str, tenant: TenantOpt = None, output: OutputOpt = Output.table) -
 
 
 @sandbox_app.command("delete")
-def delete(name: str, tenant: TenantOpt = None, output: OutputOpt = Output.name) -> None:
-    """Delete a sandbox (idempotent)."""
-    emit(call(client().delete, name, tenant), output, sandbox_table)
+def delete(
+    name: str,
+    tenant: TenantOpt = None,
+    output: OutputOpt = Output.name,
+    ignore_not_found: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-not-found", help="Exit 0 if there is no such sandbox (as kubectl does)."
+        ),
+    ] = False,
+) -> None:
+    """Delete a sandbox (idempotent while it exists; see --ignore-not-found)."""
+    try:
+        deleted = client().delete(name, tenant)
+    except ApiError as exc:
+        if ignore_not_found and exc.status == 404:
+            typer.echo(f"{name}: not found, nothing to delete.", err=True)
+            return
+        fail(exc.describe(), Exit.UNAVAILABLE if exc.unavailable else Exit.FAILED)
+    emit(deleted, output, sandbox_table)
 
 
 @sandbox_app.command("extend")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -22,6 +24,7 @@ from sandboxes.errors import Conflict, NotAllowed, ValidationFailed
 from sandboxes.forms import ExtendForm
 from sandboxes.models import ApprovalState, Role, Sandbox
 from sandboxes.owned_objects import applied_yaml
+from sandboxes.reconcile import manifest_dir
 from sandboxes.views._common import (
     CONFLICT,
     UNPROCESSABLE,
@@ -164,12 +167,34 @@ def _conditions(sandbox: Sandbox) -> list[c.Condition]:
     return sorted(present, key=lambda cond: order.get(cond.type, 99))
 
 
+def _rendered(sandbox: Sandbox) -> dict[str, Any] | None:
+    """Render-only mode's output: where the manifests are and which objects they hold."""
+    if not sandbox.is_rendered:
+        return None
+    objects = [
+        (m.get("kind", ""), (m.get("metadata") or {}).get("name", ""))
+        for m in sandbox.applied_manifests or []
+    ]
+    return {"path": manifest_dir(sandbox) / "manifests.yaml", "objects": objects}
+
+
+def _approvers(approval: Any) -> list[Any]:
+    """The leads who may decide a pending request under the four-eyes rule: when there
+    are none (a team with one lead who asked), the page says so instead of waiting."""
+    team = approval.sandbox.tenant.team
+    leads = [m.user for m in team.memberships.filter(role=Role.LEAD).select_related("user")]
+    return [u for u in leads if services.four_eyes_objection(approval, u) is None]
+
+
 def _status_context(request: HttpRequest, sandbox: Sandbox) -> dict[str, Any]:
     approval = selectors.approval_current(sandbox) if sandbox.needs_approval else None
     awaiting = approval is not None and approval.state == ApprovalState.PENDING
     role = selectors.role_in_team(request.user, sandbox.tenant.team)
+    approvers = _approvers(approval) if awaiting else []
     return {
         "sandbox": sandbox,
+        "rendered": _rendered(sandbox),
+        "approvers": approvers,
         "conditions": _conditions(sandbox),
         "ready": sandbox.condition(c.READY),
         "fork_rows": _fork_rows(sandbox),
@@ -183,10 +208,20 @@ def _status_context(request: HttpRequest, sandbox: Sandbox) -> dict[str, Any]:
     }
 
 
-def _expiry_context(sandbox: Sandbox, form: ExtendForm | None = None) -> dict[str, Any]:
+def _expiry_context(
+    sandbox: Sandbox,
+    form: ExtendForm | None = None,
+    *,
+    focus: bool = False,
+    shorten_to: int | None = None,
+) -> dict[str, Any]:
     return {
         "sandbox": sandbox,
         "extend_form": form or ExtendForm(max_ttl=sandbox.tenant.team.max_ttl),
+        # After an htmx swap the focus goes back into the card (sidestage.js).
+        "expiry_focus": focus,
+        # Hours asked for that would end the sandbox earlier than now planned: confirm.
+        "shorten_to": shorten_to,
     }
 
 
@@ -194,18 +229,37 @@ def _expiry_context(sandbox: Sandbox, form: ExtendForm | None = None) -> dict[st
 @login_required
 def sandbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sandbox = _get_sandbox(request, pk)
+    return render(request, TEMPLATE, _detail_context(request, sandbox))
+
+
+def _detail_context(request: HttpRequest, sandbox: Sandbox, **expiry: Any) -> dict[str, Any]:
     snippets = _snippets(sandbox)
-    context = {
+    return {
         **_status_context(request, sandbox),
-        **_expiry_context(sandbox),
+        **_expiry_context(sandbox, **expiry),
         "routes_yaml": _routes_yaml(sandbox),
         "snippets": [s for s in snippets if not s.more],
         "more_snippets": [s for s in snippets if s.more],
         "events": list(
             selectors.audit_events_for_user(request.user).filter(sandbox=sandbox)[:AUDIT_LIMIT]
         ),
+        "decisions": list(
+            sandbox.approvals.select_related("requested_by", "decided_by").order_by(
+                "-requested_at", "-id"
+            )[:AUDIT_LIMIT]
+        ),
     }
-    return render(request, TEMPLATE, context)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request", "HX-Target")
+def sandbox_expiry(request: HttpRequest, pk: int) -> HttpResponse:
+    """The expiry card (after "Keep the current expiry"); a plain GET goes to the page."""
+    sandbox = _get_sandbox(request, pk)
+    if not wants_partial(request, "expiry"):
+        return redirect("sandbox_detail", pk=sandbox.pk)
+    return render(request, f"{TEMPLATE}#expiry", _expiry_context(sandbox, focus=True))
 
 
 @require_GET
@@ -223,35 +277,47 @@ def sandbox_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
 def sandbox_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the expiry to "now + hours". A time earlier than the current expiry is a
+    shortening: it needs `confirm_shorten`, else the card asks first."""
     sandbox = _get_sandbox(request, pk)
     form = ExtendForm(request.POST, max_ttl=sandbox.tenant.team.max_ttl)
     status = 200
+    shorten_to: int | None = None
     if form.is_valid():
-        try:
-            sandbox = services.sandbox_extend(
-                actor=request.user, sandbox=sandbox, ttl_seconds=form.cleaned_data["hours"] * 3600
-            )
-            sandbox = _get_sandbox(request, pk)
-        except ValidationFailed as exc:
-            for messages_ in exc.fields.values():
-                for message in messages_:
-                    form.add_error("hours", message)
-            status = UNPROCESSABLE
-        except (Conflict, NotAllowed) as exc:
-            form.add_error(None, exc.message)
-            status = CONFLICT
+        hours = form.cleaned_data["hours"]
+        shortens = timezone.now() + timedelta(hours=hours) < sandbox.expires_at
+        if shortens and not sandbox.is_deleting and request.POST.get("confirm_shorten") != "1":
+            shorten_to = hours
+        else:
+            try:
+                sandbox = services.sandbox_extend(
+                    actor=request.user, sandbox=sandbox, ttl_seconds=hours * 3600
+                )
+                sandbox = _get_sandbox(request, pk)
+            except ValidationFailed as exc:
+                for messages_ in exc.fields.values():
+                    for message in messages_:
+                        form.add_error("hours", message)
+                status = UNPROCESSABLE
+            except (Conflict, NotAllowed) as exc:
+                form.add_error(None, exc.message)
+                status = CONFLICT
     else:
         status = UNPROCESSABLE
     if not wants_partial(request, "expiry"):
-        # Without htmx: back to the page, with the outcome as a message.
+        if shorten_to is not None:
+            # Without htmx: the confirmation is the page with the card asking.
+            context = _detail_context(request, sandbox, form=form, shorten_to=shorten_to)
+            return render(request, TEMPLATE, context)
         if status == 200:
             hours = form.cleaned_data["hours"]
             messages.success(request, f"{sandbox.name} now expires in {hours} hours.")
         else:
             problems = [m for errs in form.errors.values() for m in errs]
-            messages.error(request, "Not extended: " + " ".join(problems))
+            messages.error(request, "Expiry not changed: " + " ".join(problems))
         return redirect("sandbox_detail", pk=sandbox.pk)
-    return render(request, f"{TEMPLATE}#expiry", _expiry_context(sandbox, form), status=status)
+    context = _expiry_context(sandbox, form, focus=True, shorten_to=shorten_to)
+    return render(request, f"{TEMPLATE}#expiry", context, status=status)
 
 
 @require_GET

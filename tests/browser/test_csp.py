@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sandboxes import services
+from sandboxes.models import Sandbox
 from tests.browser.conftest import assert_not_reloaded, log_in, mark_no_reload
 
 pytestmark = pytest.mark.browser
@@ -107,6 +108,19 @@ def test_the_portal_works_under_the_csp(watched, bworld, queued_reconciles):
     page.get_by_role("button", name="Create sandbox").click()
     expect(page.get_by_text("Must be a DNS-1123 label").first).to_be_visible()
     assert_not_reloaded(page)
+
+    # The pages issue 13 added: tokens (a secret with a copy button), edit, set expiry.
+    page.goto("/teams/shop/access/")
+    page.locator("#token-name").fill("csp")
+    page.get_by_role("button", name="Issue token").click()
+    expect(page.locator("#token-secret")).to_be_visible()
+    sandbox = Sandbox.objects.get(name="pr-1")
+    page.goto(f"/sandboxes/{sandbox.pk}/edit/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit pr-1")
+    page.goto(f"/sandboxes/{sandbox.pk}/")
+    page.locator("#expiry").get_by_label("Set expiry: expire in").select_option("1")
+    page.locator("#expiry").get_by_role("button", name="Set expiry").click()
+    expect(page.locator("#expiry")).to_contain_text("This shortens the sandbox")
     watch.assert_clean()
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from sandboxes import services
 from sandboxes.models import Sandbox
-from tests.support.status import report_ready_later
+from tests.support.status import report_ready, report_ready_later
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,3 +163,44 @@ def test_the_cli_does_not_import_django():
     code = "import sys, sandboxes.cli.main; print('django' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_delete_of_a_missing_sandbox_with_and_without_ignore_not_found(cli, world):
+    missing = cli("sandbox", "delete", "no-such")
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr.lower()
+    ignored = cli("sandbox", "delete", "no-such", "--ignore-not-found")
+    assert ignored.returncode == 0, ignored.stderr
+    assert "nothing to delete" in ignored.stderr
+
+
+def test_wait_on_a_prod_like_sandbox_awaiting_approval_is_not_a_failure(cli, world):
+    sandbox = services.sandbox_create(
+        actor=world.bob,
+        tenant=world.bob_tenant,
+        name="prod-pr",
+        profile="prod-like",
+        forks=[world.fork("orders")],
+    )
+    # What render-only mode reports while the gate is closed.
+    report_ready(sandbox.pk, status="False", reason="NoCluster")
+    waited = cli("sandbox", "wait", "prod-pr", "--timeout", "1", user=world.bob)
+    assert waited.returncode == 3, waited.stderr
+    assert "awaiting a lead's approval" in waited.stderr
+    assert "NoCluster" not in waited.stderr.splitlines()[-1]
+    services.approval_decide(
+        actor=world.alice, approval=sandbox.approvals.get(), approve=False, reason="not now"
+    )
+    rejected = cli("sandbox", "wait", "prod-pr", "--timeout", "5", user=world.bob)
+    assert rejected.returncode == 1
+    assert "ApprovalRejected: Rejected by alice: not now" in rejected.stderr
+
+
+def test_wait_treats_rendered_as_done(cli, world):
+    applied = cli("sandbox", "apply", "-f", "sandbox.yaml")
+    assert applied.returncode == 0, applied.stderr
+    report_ready(Sandbox.objects.get(name="pr-42").pk, status="False", reason="Rendered")
+    waited = cli("sandbox", "wait", "pr-42", "--timeout", "5", "-o", "name")
+    assert waited.returncode == 0, waited.stderr
+    assert waited.stdout.strip() == "pr-42"
+    assert "rendered, not deployed" in waited.stderr
