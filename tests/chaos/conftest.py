@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from routing.istio import sandbox_rule_name
 
+from routing.meshes.istio import sandbox_rule_name
 from routing.names import SANDBOX_LABEL, fork_object_name, shared_route_name
 from sandboxes import services
 from sandboxes.conditions import condition_status

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from routing.istio import sandbox_rule_name
 
+from routing.meshes.istio import sandbox_rule_name
 from routing.names import SANDBOX_LABEL, fork_object_name, shared_route_name
 from tests.chaos.conftest import free_port, record_figures, worker_env
 from tests.support.slow_proxy import HoldingProxy

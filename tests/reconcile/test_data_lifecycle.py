@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
-from routing.istio import sandbox_rule_name
 
+from routing.meshes.istio import sandbox_rule_name
 from routing.names import fork_object_name, shared_route_name
 from sandboxes import data_isolation, services
 from sandboxes.conditions import condition_status
