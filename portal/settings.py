@@ -180,6 +180,15 @@ SIDESTAGE_RECONCILE_BUDGET_SECONDS = env_int(
 # Requeue backoff after a transient failure: 1, 2, 4... seconds, capped here, so a
 # sandbox touched during an outage converges within this long after the end of it.
 SIDESTAGE_RECONCILE_MAX_BACKOFF = env_int("SIDESTAGE_RECONCILE_MAX_BACKOFF", 30)
+# How long a "reconcile already queued" claim lives (sandboxes/queueing.py): a queue
+# deeper than this only costs a duplicate run; a lost message delays later changes at
+# most this long (the periodic resync catches up too).
+# 0 switches coalescing off (every change publishes; bench/e2e.py compares the two).
+SIDESTAGE_RECONCILE_COALESCE_SECONDS = env_int("SIDESTAGE_RECONCILE_COALESCE_SECONDS", 120)
+# Readiness polls while forks roll out (sandboxes/reconcile.py, readiness_poll_seconds):
+# the first countdown, doubled on each poll up to the last one.
+SIDESTAGE_READINESS_POLL_MS = env_int("SIDESTAGE_READINESS_POLL_MS", 200)
+SIDESTAGE_READINESS_POLL_MAX_MS = env_int("SIDESTAGE_READINESS_POLL_MAX_MS", 3000)
 if not (
     0
     < SIDESTAGE_RECONCILE_BUDGET_SECONDS

@@ -48,6 +48,12 @@ QUEUE_LAG = Histogram(
     ["task"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+RECONCILES_QUEUED = Counter(
+    "sidestage_reconciles_queued_total",
+    "Requests for a reconcile of a changed sandbox: published, or coalesced into one "
+    "already waiting in the queue.",
+    ["result"],
+)
 CLUSTER_REQUESTS = Counter(
     "sidestage_cluster_api_requests_total",
     "HTTP requests to the Kubernetes API server, by verb, resource and status code.",

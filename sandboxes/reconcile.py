@@ -82,13 +82,27 @@ from sandboxes.workloads import (
 
 log = logging.getLogger(__name__)
 
-READINESS_REQUEUE_SECONDS = 3.0
+# Forks rolling out (or objects going away) are polled with a short, growing countdown:
+# 0.2 s, 0.4 s, 0.8 s, 1.6 s, then every 3 s (SIDESTAGE_READINESS_POLL_MS and _MAX_MS).
+# A fork that is ready at once (KWOK, a warm image) is seen within a fraction of a
+# second, a slow one costs a poll every 3 s at most (the old fixed countdown), and no
+# worker ever sleeps on it.
+READINESS_FIRST_POLL_SECONDS = 0.2
+
+
+def readiness_poll_seconds(polls: int) -> float:
+    """The countdown before readiness poll number `polls + 1` (polls done so far)."""
+    first = settings.SIDESTAGE_READINESS_POLL_MS / 1000
+    last = settings.SIDESTAGE_READINESS_POLL_MAX_MS / 1000
+    return round(min(first * 2 ** min(max(polls, 0), 16), last), 3)
 
 
 @dataclass
 class Outcome:
     status: str
     requeue_after: float | None = None
+    # A readiness poll: the task sets the countdown from how many polls came before.
+    poll: bool = False
     # A ClusterError or DataIsolationError with transient=True: the task retries.
     transient: ClusterError | DataIsolationError | None = None
 
@@ -456,7 +470,7 @@ class SandboxReconciler:
         self._not_ready(reason, "Waiting for the forks to become available.")
         if reason == "ProgressDeadlineExceeded":
             return Outcome("failed")
-        return Outcome("progressing", requeue_after=READINESS_REQUEUE_SECONDS)
+        return Outcome("progressing", requeue_after=READINESS_FIRST_POLL_SECONDS, poll=True)
 
     def observe_workloads(self, workloads: list[dict], live: dict) -> tuple[bool, list[str]]:
         by_service = {f.baseline.name: f for f in self.forks}
@@ -557,7 +571,9 @@ class SandboxReconciler:
                 )
                 if self.live_owned():
                     self.set(c.DELETED, "False", "Deleting", "Waiting for objects to go away.")
-                    return Outcome("deleting", requeue_after=READINESS_REQUEUE_SECONDS)
+                    return Outcome(
+                        "deleting", requeue_after=READINESS_FIRST_POLL_SECONDS, poll=True
+                    )
             except ClusterError as exc:
                 return self.cluster_failed(exc)
         else:
@@ -776,13 +792,16 @@ def record_interruption(sandbox_id: int, reason: str, message: str) -> bool:
         return False
 
 
-def run_reconcile_task(task: Any, sandbox_id: int) -> str:
+def run_reconcile_task(task: Any, sandbox_id: int, polls: int = 0) -> str:
     """The Celery side. Transient failures (the cluster, the database, a run cut short
     by the soft time limit) are retried with backoff, for as long as they last: a
-    reconcile is never dropped. Forks still rolling out requeue with a countdown
-    instead of blocking a worker."""
+    reconcile is never dropped. Forks still rolling out requeue with a short, growing
+    countdown (`readiness_poll_seconds`) instead of blocking a worker."""
+    from sandboxes.queueing import reconcile_started
     from sandboxes.tasks import reconcile_sandbox
 
+    # Before the row is read: a change committed from here on queues a run of its own.
+    reconcile_started(sandbox_id)
     retries = task.request.retries or 0
     deadline = Deadline(float(settings.SIDESTAGE_RECONCILE_BUDGET_SECONDS))
     try:
@@ -803,16 +822,20 @@ def run_reconcile_task(task: Any, sandbox_id: int) -> str:
         raise task.retry(
             countdown=backoff_seconds(retries), exc=outcome.transient, max_retries=None
         )
-    if outcome.requeue_after is not None:
+    if outcome.poll:
+        reconcile_sandbox.apply_async(
+            (sandbox_id,), {"polls": polls + 1}, countdown=readiness_poll_seconds(polls)
+        )
+    elif outcome.requeue_after is not None:
         reconcile_sandbox.apply_async((sandbox_id,), countdown=outcome.requeue_after)
     return outcome.status
 
 
 def queue_resync() -> int:
     """Queue a reconcile for every sandbox that may still have objects in the cluster."""
-    from sandboxes.tasks import reconcile_sandbox
+    from sandboxes.queueing import queue_reconcile
 
     ids = list(Sandbox.objects.present().values_list("pk", flat=True))
     for sandbox_id in ids:
-        reconcile_sandbox.delay(sandbox_id)
+        queue_reconcile(sandbox_id)
     return len(ids)

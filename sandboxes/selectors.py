@@ -30,6 +30,12 @@ from sandboxes.models import (
 
 User = AbstractBaseUser
 
+# Sandbox columns no list, document or form shows: what the reconciler applied (a few
+# KB of YAML per row, shown only on the detail page) and what data it provisioned.
+# Reads leave them out unless they ask for them: a page of 50 then reads a few KB
+# instead of ~150 KB (bench/e2e.py, "list").
+UNSHOWN_SANDBOX_COLUMNS = ("applied_manifests", "provisioned_data")
+
 
 def teams_for_user(user: User) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user).distinct()
@@ -53,8 +59,11 @@ def tenants_for_user(user: User, token: ApiToken | None = None) -> QuerySet[Tena
     return qs.distinct()
 
 
-def sandboxes_for_user(user: User, token: ApiToken | None = None) -> QuerySet[Sandbox]:
-    """Every sandbox the user may see, with what a list needs loaded up front."""
+def sandboxes_for_user(
+    user: User, token: ApiToken | None = None, *, manifests: bool = False
+) -> QuerySet[Sandbox]:
+    """Every sandbox the user may see, with what a list needs loaded up front (and
+    `applied_manifests`/`provisioned_data` only with `manifests=True`)."""
     qs = Sandbox.objects.filter(tenant__team__memberships__user=user)
     if token is not None:
         qs = (
@@ -62,13 +71,17 @@ def sandboxes_for_user(user: User, token: ApiToken | None = None) -> QuerySet[Sa
             if token.tenant_id
             else qs.filter(tenant__team_id=token.team_id)
         )
+    if not manifests:
+        qs = qs.defer(*UNSHOWN_SANDBOX_COLUMNS)
     return qs.select_related("tenant__team", "created_by").prefetch_related(
         Prefetch("forks", queryset=Fork.objects.select_related("baseline"))
     )
 
 
-def sandbox_get(user: User, *, token: ApiToken | None = None, **lookup: Any) -> Sandbox:
-    return sandboxes_for_user(user, token).get(**lookup)
+def sandbox_get(
+    user: User, *, token: ApiToken | None = None, manifests: bool = False, **lookup: Any
+) -> Sandbox:
+    return sandboxes_for_user(user, token, manifests=manifests).get(**lookup)
 
 
 def baseline_services_for_user(user: User) -> QuerySet[BaselineService]:
@@ -95,7 +108,9 @@ def audit_events_for_user(user: User, token: ApiToken | None = None) -> QuerySet
         qs = qs.filter(team_id=token.team_id)
         if token.tenant_id:
             qs = qs.filter(sandbox__tenant_id=token.tenant_id)
-    return qs.select_related("actor", "sandbox__tenant", "team")
+    return qs.select_related("actor", "sandbox__tenant", "team").defer(
+        *(f"sandbox__{name}" for name in UNSHOWN_SANDBOX_COLUMNS)
+    )
 
 
 def approvals_pending_for_lead(user: User) -> QuerySet[Approval]:
@@ -114,6 +129,7 @@ def approvals_pending_for_lead(user: User) -> QuerySet[Approval]:
         .exclude(sandbox__created_by=user)
         .exclude(Exists(authored))
         .select_related("sandbox__tenant__team", "requested_by")
+        .defer(*(f"sandbox__{name}" for name in UNSHOWN_SANDBOX_COLUMNS))
         .prefetch_related(
             Prefetch("sandbox__forks", queryset=Fork.objects.select_related("baseline"))
         )
@@ -124,6 +140,7 @@ def approval_get_for_user(user: User, **lookup: Any) -> Approval:
     return (
         Approval.objects.filter(sandbox__tenant__team__memberships__user=user)
         .select_related("sandbox__tenant__team", "requested_by", "decided_by")
+        .defer(*(f"sandbox__{name}" for name in UNSHOWN_SANDBOX_COLUMNS))
         .get(**lookup)
     )
 

@@ -99,9 +99,9 @@ def _lock_sandbox(sandbox: Sandbox) -> Sandbox:
 
 
 def _enqueue_reconcile(sandbox_id: int) -> None:
-    from sandboxes.tasks import reconcile_sandbox
+    from sandboxes.queueing import queue_reconcile
 
-    transaction.on_commit(partial(reconcile_sandbox.delay, sandbox_id))
+    transaction.on_commit(partial(queue_reconcile, sandbox_id))
 
 
 def _role_in(team: Team, actor: User) -> str | None:
@@ -528,10 +528,10 @@ def approvals_expire_due(*, now: Any = None) -> list[int]:
             ).values_list("sandbox_id", flat=True)
         )
     )
-    from sandboxes.tasks import reconcile_sandbox
+    from sandboxes.queueing import queue_reconcile
 
     for sandbox_id in ids:
-        reconcile_sandbox.delay(sandbox_id)
+        queue_reconcile(sandbox_id)
     return ids
 
 

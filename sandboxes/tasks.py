@@ -13,10 +13,12 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name="sandboxes.tasks.reconcile_sandbox", bind=True, max_retries=None)
-def reconcile_sandbox(self, sandbox_id: int) -> str:  # type: ignore[no-untyped-def]
+def reconcile_sandbox(self, sandbox_id: int, polls: int = 0) -> str:  # type: ignore[no-untyped-def]
+    # `polls`: how many readiness polls came before this one (0 for a change), which
+    # sets the next poll's countdown. Still an id, not an event: the run reads the row.
     from sandboxes import reconcile
 
-    return reconcile.run_reconcile_task(self, sandbox_id)
+    return reconcile.run_reconcile_task(self, sandbox_id, polls)
 
 
 @shared_task(name="sandboxes.tasks.expire_sandboxes")

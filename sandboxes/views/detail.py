@@ -39,7 +39,7 @@ AUDIT_LIMIT = 50
 
 def _get_sandbox(request: HttpRequest, pk: int) -> Sandbox:
     try:
-        return selectors.sandbox_get(request.user, pk=pk)
+        return selectors.sandbox_get(request.user, pk=pk, manifests=True)
     except Sandbox.DoesNotExist as exc:
         raise Http404("No such sandbox.") from exc
 

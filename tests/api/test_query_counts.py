@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sandboxes import services
@@ -48,3 +49,41 @@ def test_page_size_is_capped(world, client_for, make_sandbox):
     from sandboxes.api.pagination import CappedPageNumberPagination
 
     assert CappedPageNumberPagination.max_page_size == 200
+
+
+UNSHOWN = ('"applied_manifests"', '"provisioned_data"')
+
+
+def _reads_unshown_columns(ctx: CaptureQueriesContext) -> list[str]:
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and any(c in q["sql"] for c in UNSHOWN)
+    ]
+
+
+def test_lists_and_documents_never_read_the_columns_they_do_not_show(
+    world, client_for, make_sandbox
+):
+    """What the reconciler applied is a few KB per row and only the detail page shows
+    it: no list, API document or dashboard reads it (nor the provisioned data)."""
+    sandbox = make_sandbox("pr-1")
+    manifests = [{"kind": "Deployment", "metadata": {"name": "x" * 3000}}]
+    type(sandbox).objects.filter(pk=sandbox.pk).update(applied_manifests=manifests)
+    api = client_for(world.alice)
+    browser = Client()
+    browser.force_login(world.alice)
+    for http, url in (
+        (api, "/api/v1/sandboxes?page_size=50"),
+        (api, f"/api/v1/sandboxes/{sandbox.name}"),
+        (browser, "/"),
+        (browser, "/approvals/"),
+    ):
+        with CaptureQueriesContext(connection) as ctx:
+            assert http.get(url).status_code == 200, url
+        assert _reads_unshown_columns(ctx) == [], url
+    # The detail page shows the YAML, so it does read it, in the one query it had.
+    with CaptureQueriesContext(connection) as ctx:
+        page = browser.get(f"/sandboxes/{sandbox.pk}/")
+    assert page.status_code == 200
+    assert len(_reads_unshown_columns(ctx)) == 1
