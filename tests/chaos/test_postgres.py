@@ -52,7 +52,14 @@ class PrivatePostgres:
         self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "sidestage", "-A", "trust")
 
     def _run(self, *argv: str) -> None:
-        subprocess.run([*self._prefix, *argv], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([*self._prefix, *argv], capture_output=True, timeout=120, text=True)
+        if done.returncode != 0:
+            log = self.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise AssertionError(
+                f"{argv[0]} {' '.join(argv[1:3])}... exited {done.returncode}:\n"
+                f"{done.stdout}{done.stderr}\nserver.log:\n{tail}"
+            )
 
     @property
     def url(self) -> str:
@@ -70,6 +77,20 @@ class PrivatePostgres:
             "-w",
             *args,
         )
+
+    def restart(self) -> None:
+        """A fast shutdown, then a start on the same port. The start is tried again
+        (up to 3 times) when the port is not free yet: on a busy machine the old
+        server's socket can linger a moment after pg_ctl reports it stopped."""
+        self.pg_ctl("stop", "-m", "fast")
+        for attempt in range(3):
+            try:
+                self.pg_ctl("start")
+                return
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
 
     def stop(self) -> None:
         subprocess.run(
@@ -141,7 +162,7 @@ def test_postgres_restarted_mid_reconcile(world, cluster_world, kube_cluster, tm
             sandboxes = [json.loads(line) for line in seeded.stdout.splitlines() if line]
             assert proxy.held.wait(60), f"the worker never called the API:\n{worker.log}"
             t0 = time.monotonic()
-            pg.pg_ctl("restart", "-m", "fast")
+            pg.restart()
             restarted = time.monotonic() - t0
             proxy.release()
 
