@@ -111,7 +111,7 @@
   setInterval(tickCountdowns, 30000);
   // A row swapped in by a status poll carries the server's rendering of the time left;
   // count it again at once from this clock, so the two never disagree until the next tick.
-  document.addEventListener("htmx:afterSettle", tickCountdowns);
+  document.addEventListener("htmx:afterSwap", tickCountdowns);
 
   document.addEventListener("htmx:responseError", function (event) {
     showRequestError(requestError(event.detail.xhr.status));
