@@ -15,19 +15,20 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from celery.signals import beat_init, before_task_publish, task_prerun, worker_init
 
 from portal import metrics
+from sandboxes.metrics import task_published, task_started
 
 log = logging.getLogger(__name__)
 
 
 @before_task_publish.connect
 def _stamp_enqueue_time(headers: dict | None = None, **_: Any) -> None:
-    metrics.task_published(headers)
+    task_published(headers)
 
 
 @task_prerun.connect
 def _observe_queue_lag(task: Any = None, **_: Any) -> None:
     if task is not None:
-        metrics.task_started(task)
+        task_started(task)
 
 
 class _QuietHandler(WSGIRequestHandler):

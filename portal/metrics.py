@@ -31,7 +31,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from sandboxes.metrics import ENQUEUED_HEADER, task_published, task_started  # noqa: F401
+# The instruments register themselves in the default registry when imported.
+import sandboxes.metrics  # noqa: F401
 
 # --- scrape time ---------------------------------------------------------------------------
 
